@@ -1,0 +1,168 @@
+"""`smartcity`: serve, db upgrade, demo, worker, export-schema, and domain tools."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from api.config import ConfigError, Settings, get_settings
+
+log = logging.getLogger("smartcity")
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    from api.core.logging import configure_logging
+
+    configure_logging(settings.log_level, settings.log_json)
+    return settings
+
+
+@click.group()
+def cli() -> None:
+    """The Phu Quoc smart-city platform."""
+
+
+@cli.command()
+@click.option("--host", default=None, help="address to bind (default: SMARTCITY_HOST)")
+@click.option("--port", default=None, type=int, help="port (default: SMARTCITY_PORT)")
+def serve(host: str | None, port: int | None) -> None:
+    """Serves the GraphQL API, /healthz and /metrics."""
+    settings = _settings()
+    _serve(settings, host, port)
+
+
+def _serve(settings: Settings, host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from api.app import build_state, create_app
+    from api.db import check_database
+
+    state = build_state(settings)
+    check_database(state.db.engine)
+    _check_redis(settings)
+    app = create_app(settings, state=state)
+    uvicorn.run(
+        app, host=host or settings.host, port=port or settings.port, log_config=None,
+        ws="websockets-sansio", proxy_headers=True, server_header=False, timeout_graceful_shutdown=10,
+    )
+
+
+def _check_redis(settings: Settings) -> None:
+    if not settings.redis_url:
+        return
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        raise ConfigError(f"cannot reach Redis at {settings.redis_url}: {exc}") from None
+
+
+@cli.group()
+def db() -> None:
+    """Database schema and reference data."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Applies migrations, then loads reference data (administrative units, categories)."""
+    settings = _settings()
+    upgrade_and_load_reference(settings, revision)
+    click.echo(f"database upgraded to {revision}")
+
+
+@db.command("downgrade")
+@click.option("--revision", required=True, help="target revision, or 'base' for an empty database")
+def db_downgrade(revision: str) -> None:
+    """Reverts migrations down to a revision."""
+    from api import migrate
+    from api.db import Database, check_database
+
+    settings = _settings()
+    database = Database.from_settings(settings)
+    check_database(database.engine)
+    migrate.downgrade(database.engine, revision)
+    click.echo(f"database downgraded to {revision}")
+
+
+def upgrade_and_load_reference(settings: Settings, revision: str = "head") -> None:
+    """Migrates and loads the reference data every deployment needs."""
+    from api import migrate
+    from api.db import Database, check_database
+    from api.schema import DOMAINS
+
+    database = Database.from_settings(settings)
+    check_database(database.engine)
+    migrate.upgrade(database.engine, revision)
+    if revision == "head":
+        with database.transaction() as session:
+            for domain in DOMAINS:
+                reference = domain.extra.get("reference")
+                if reference is not None:
+                    reference(session, settings)
+    database.dispose()
+
+
+@cli.command()
+@click.option("--host", default=None)
+@click.option("--port", default=None, type=int)
+def demo(host: str | None, port: int | None) -> None:
+    """Migrates, seeds demo data, and serves the API with the workers in the same process."""
+    os.environ.setdefault("SMARTCITY_WORKER_IN_PROCESS", "true")
+    get_settings.cache_clear()
+    settings = _settings()
+    upgrade_and_load_reference(settings)
+    from api.demo import seed_demo
+
+    summary = seed_demo(settings)
+    url = f"http://{host or settings.host}:{port or settings.port}"
+    click.echo(f"\nSmart-city demo on {url}/graphql (GraphiQL in the browser), health at {url}/healthz")
+    for line in summary:
+        click.echo(line)
+    _serve(settings, host, port)
+
+
+@cli.command()
+def worker() -> None:
+    """Runs the scheduled background jobs (push, deadlines, cameras)."""
+    settings = _settings()
+    from workers.runner import run_forever
+
+    run_forever(settings)
+
+
+@cli.command("export-schema")
+@click.option("--output", "-o", default="schema.graphql", show_default=True, type=click.Path(path_type=Path))
+def export_schema(output: Path) -> None:
+    """Writes the SDL of the public schema."""
+    from api.schema import build_schema
+
+    sdl = build_schema(get_settings()).as_str() + "\n"
+    output.write_text(sdl, encoding="utf-8")
+    click.echo(f"wrote {output} ({len(sdl.splitlines())} lines)")
+
+
+def main() -> None:
+    """Entry point: configuration problems are one line on stderr and exit status 2."""
+    try:
+        cli.main(standalone_mode=False)
+    except ConfigError as exc:
+        click.echo(f"smartcity: configuration error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Typed settings for every process; read through get_settings(), never at import time."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "SMARTCITY_"
+# The development secret is public (it is in this file): production must refuse it.
+DEFAULT_SECRET = "dev-only-insecure-secret-change-me-0000000000000000"
+
+
+class ConfigError(Exception):
+    """Configuration that the service cannot start with; its message is one line for the operator."""
+
+
+class Settings(BaseSettings):
+    """All configuration of the platform, from SMARTCITY_* environment variables or a .env file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="forbid"
+    )
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", description="development: GraphiQL and introspection on; production: hardened"
+    )
+    database_url: str = Field(
+        "sqlite:///./var/smartcity.db",
+        description="SQLAlchemy URL; PostgreSQL as postgresql+psycopg://user@host:5432/db",
+    )
+    redis_url: str | None = Field(None, description="Redis for the event bus across API processes")
+    secret_key: str = Field(DEFAULT_SECRET, min_length=32, description="signs access tokens")
+    host: str = Field("127.0.0.1", description="address `smartcity serve` binds")
+    port: int = Field(8000, ge=1, le=65535)
+    public_url: str = Field("http://127.0.0.1:8000", description="how clients reach this service")
+    graphiql: bool | None = Field(None, description="serve GraphiQL at /graphql; default: development only")
+    anonymous_introspection: bool | None = Field(
+        None, description="let anonymous callers introspect; default: development only"
+    )
+    allowed_origins: list[str] = Field(default_factory=list, description="browser origins allowed")
+    max_query_depth: int = Field(10, ge=2, le=50)
+    max_query_tokens: int = Field(2000, ge=100, le=100_000)
+    max_query_aliases: int = Field(15, ge=1, le=1000)
+    max_query_cost: int = Field(5000, ge=10, le=1_000_000)
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, description="GraphQL request body cap")
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="one uploaded file's cap")
+    request_timeout_seconds: float = Field(30.0, gt=0)
+    statement_timeout_ms: int = Field(15_000, ge=100, description="PostgreSQL statement_timeout")
+    media_dir: Path = Field(Path("./var/media"), description="content-addressed photos and evidence")
+    log_level: str = Field("INFO")
+    log_json: bool = Field(True, description="one JSON object per log line")
+    access_token_ttl_seconds: int = Field(900, ge=60, le=3600)
+    refresh_token_ttl_days: int = Field(30, ge=1, le=365)
+    default_cost_budget: int = Field(20_000, ge=100, description="query-cost points a caller may hold")
+    cost_refill_per_second: float = Field(200.0, gt=0, description="budget points restored per second")
+    fcm_credentials_file: Path | None = Field(None, description="service-account JSON; unset: log sender")
+    mqtt_url: str | None = Field(None, description="mqtt://host:port for station readings")
+    worker_in_process: bool = Field(False, description="run the scheduler inside `serve` (the demo)")
+
+    @model_validator(mode="after")
+    def _production_is_hardened(self) -> Settings:
+        if self.environment == "production":
+            if self.secret_key == DEFAULT_SECRET:
+                raise ValueError("SMARTCITY_SECRET_KEY is the public development default; set a secret")
+            if self.graphiql:
+                raise ValueError("SMARTCITY_GRAPHIQL must be off in production")
+            if self.anonymous_introspection:
+                raise ValueError("SMARTCITY_ANONYMOUS_INTROSPECTION must be off in production")
+        return self
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        """Whether GraphiQL is served."""
+        return self.environment == "development" if self.graphiql is None else self.graphiql
+
+    @property
+    def introspection_for_anonymous(self) -> bool:
+        """Whether anonymous callers may introspect the schema."""
+        if self.anonymous_introspection is None:
+            return self.environment != "production"
+        return self.anonymous_introspection
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is the embedded SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Builds Settings, turning every problem into one ConfigError line."""
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    unknown = sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and k not in known)
+    if unknown:
+        raise ConfigError(f"unknown setting {unknown[0]} (known: see README, 'Configuration')")
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        name = f"{ENV_PREFIX}{loc.upper()}: " if loc else ""
+        raise ConfigError(f"invalid setting {name}{first['msg']}".replace("Value error, ", "")) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, loaded once on first use."""
+    return load_settings()

@@ -1,0 +1,27 @@
+"""How a domain plugs into the platform: its GraphQL roots, its demo seed, its jobs, its start-up hook."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DomainPlugin:
+    """One domain's contribution; listed in api/schema.py."""
+
+    name: str
+    query: type | None = None
+    mutation: type | None = None
+    subscription: type | None = None
+    types: tuple[type, ...] = ()
+    # (session, settings) -> None: demo data, idempotent.
+    seed: Callable[..., Any] | None = None
+    # (JobRegistry) -> None: registers scheduled jobs for `smartcity worker`.
+    jobs: Callable[..., Any] | None = None
+    # (AppState) -> None: e.g. register an authenticator.
+    setup: Callable[..., Any] | None = None
+    # Starlette routes the domain serves (media, console).
+    routes: Callable[..., list[Any]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

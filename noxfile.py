@@ -1,0 +1,59 @@
+"""Sessions: tests, lint, typecheck, demo, export-schema, bench. Versions pinned in constraints.txt."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["tests", "lint"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+EXTRAS = "camera,mqtt,dev"
+
+
+def install(session: nox.Session, extras: str = EXTRAS) -> None:
+    """Installs the project with pinned dependencies."""
+    session.install("-c", "constraints.txt", "-e", f".[{extras}]")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Runs the test suite: every database test on SQLite and again on PostgreSQL (required in CI)."""
+    install(session)
+    session.run("pytest", "-q", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Checks style and common bugs with ruff."""
+    session.install("-c", "constraints.txt", "ruff")
+    session.run("ruff", "check", "api", "workers", "tests", "bench", "mobile_common", "noxfile.py")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """Type-checks the API package with mypy."""
+    install(session)
+    session.run("mypy", "api")
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """Starts the whole platform on embedded defaults (SQLite, in-process bus and workers) with demo data."""
+    install(session)
+    session.run("smartcity", "demo", *session.posargs, external=False)
+
+
+@nox.session(name="export-schema", python=PYTHON)
+def export_schema(session: nox.Session) -> None:
+    """Writes schema.graphql from the code."""
+    install(session)
+    session.run("smartcity", "export-schema", "--output", "schema.graphql")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Runs the benchmarks under bench/ and writes docs/benchmarks.md (`nox -s bench -- camera --quick`)."""
+    install(session)
+    session.run("python", "-m", "bench.run", *session.posargs)

@@ -1,0 +1,1 @@
+"""Background processes; they call api.<domain>.service / flows, never api.*.graphql."""

@@ -1,0 +1,59 @@
+"""The job registry: every domain declares its scheduled jobs here through its plugin."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.config import Settings
+from api.core.bus import EventBus
+from api.db import Database
+
+
+@dataclass
+class JobContext:
+    """What a job run gets: the database, the bus, the settings, and a stop flag to check between batches."""
+
+    db: Database
+    bus: EventBus
+    settings: Settings
+    stopping: threading.Event = field(default_factory=threading.Event)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A scheduled job: run every `seconds`, at most one run at a time across all worker processes."""
+
+    id: str
+    func: Callable[[JobContext], Any]
+    seconds: float
+    misfire_grace_seconds: int = 30
+    lease_seconds: float = 300.0
+    description: str = ""
+
+
+class JobRegistry:
+    """Jobs by id; domains add theirs through DomainPlugin.jobs."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, Job] = {}
+
+    def add(self, job: Job) -> None:
+        """Registers a job; ids are unique."""
+        if job.id in self.jobs:
+            raise ValueError(f"job {job.id!r} registered twice")
+        self.jobs[job.id] = job
+
+
+def collect_jobs(settings: Settings) -> JobRegistry:
+    """Every domain's jobs."""
+    from api.schema import DOMAINS
+
+    registry = JobRegistry()
+    for domain in DOMAINS:
+        if domain.jobs is not None:
+            domain.jobs(registry, settings)
+    return registry
