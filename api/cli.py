@@ -137,6 +137,39 @@ def worker() -> None:
     run_forever(settings)
 
 
+@cli.group()
+def users() -> None:
+    """Accounts."""
+
+
+@users.command("create-admin")
+@click.option("--phone", required=True, help="Vietnamese mobile number; the admin signs in with it")
+@click.option("--full-name", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="at least 10 characters (prompted when omitted)")
+def create_admin(phone: str, full_name: str, password: str) -> None:
+    """Creates the first admin account (admins create every other staff account through the API)."""
+    from api.core.auth import Principal, Role
+    from api.core.errors import DomainError
+    from api.db import Database, check_database
+    from api.identity import flows
+
+    settings = _settings()
+    database = Database.from_settings(settings)
+    check_database(database.engine)
+    try:
+        with database.transaction() as session:
+            account = flows.create_staff_account(
+                db_session=session, actor=Principal(roles=frozenset({Role.ADMIN}), display="cli"),
+                full_name=full_name, phone=phone, password=password, roles_to_grant=[flows.StaffRole("admin")],
+            )
+    except DomainError as exc:
+        for error in exc.errors:
+            click.echo(f"{error.field}: {error.message}", err=True)
+        sys.exit(1)
+    click.echo(f"admin account {account.id} created; sign in with {account.phone}")
+
+
 @cli.command("export-schema")
 @click.option("--output", "-o", default="schema.graphql", show_default=True, type=click.Path(path_type=Path))
 def export_schema(output: Path) -> None:

@@ -141,6 +141,7 @@ def load_models() -> None:
     import pkgutil
 
     import api
+    import api.core.audit  # noqa: F401  (audit records)
     import api.core.lease  # noqa: F401  (job leases)
 
     for module in pkgutil.iter_modules(api.__path__):

@@ -17,5 +17,6 @@ def seed_demo(settings: Settings) -> list[str]:
             if domain.seed is not None:
                 lines.extend(domain.seed(session, settings) or [])
     database.dispose()
+    lines.append("")
     lines.append("Try: { administrativeUnits(first: 5) { edges { node { id name level validFrom validTo } } } }")
     return lines

@@ -11,6 +11,7 @@ from strawberry.tools import merge_types
 from api.config import Settings
 from api.core.gql.errors import MaskUnexpectedErrors
 from api.core.gql.limits import protection_extensions
+from api.core.gql.personal import AuditFlush
 from api.core.gql.root import CoreQuery
 from api.core.plugin import DomainPlugin
 from api.identity.plugin import plugin as identity
@@ -44,7 +45,7 @@ def _build(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(
         query=merge_types("Query", tuple(queries)),
         types=types,
-        extensions=[*protection_extensions(settings), MaskUnexpectedErrors],
+        extensions=[*protection_extensions(settings), AuditFlush, MaskUnexpectedErrors],
         config=StrawberryConfig(
             disable_field_suggestions=settings.environment == "production",
             relay_max_results=100,

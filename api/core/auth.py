@@ -22,6 +22,11 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+# Roles of people (signed in with an account), as opposed to keys.
+PEOPLE = (
+    Role.CITIZEN, Role.ORGANISATION, Role.OFFICER, Role.POLICE, Role.DISPATCHER, Role.RESPONDER,
+    Role.HOTEL_CLERK, Role.ADMIN,
+)
 STAFF_ROLES = frozenset({Role.OFFICER, Role.POLICE, Role.DISPATCHER, Role.RESPONDER, Role.HOTEL_CLERK, Role.ADMIN})
 
 

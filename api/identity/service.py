@@ -12,7 +12,18 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from api.identity.models import AdministrativeUnit, unit_row_values
+from api.core.audit import AuditRecord
+from api.core.model import utcnow
+from api.identity.models import (
+    Account,
+    AdministrativeUnit,
+    ApiKey,
+    AuthSession,
+    LoginThrottle,
+    RefreshToken,
+    RoleGrant,
+    unit_row_values,
+)
 
 UNITS_FILE = Path(__file__).parent / "data" / "administrative_units.json"
 
@@ -100,4 +111,129 @@ def units_query(
         stmt = stmt.where(
             or_(AdministrativeUnit.name.ilike(pattern), AdministrativeUnit.name_en.ilike(pattern))
         )
+    return stmt
+
+
+# --- accounts ------------------------------------------------------------------------------------------
+
+
+def get_account(*, db_session: Session, account_id: int) -> Account | None:
+    """Gets an account by id."""
+    return db_session.get(Account, account_id)
+
+
+def get_accounts(*, db_session: Session, account_ids: Sequence[int]) -> list[Account]:
+    """Gets accounts by ids."""
+    if not account_ids:
+        return []
+    return list(db_session.scalars(select(Account).where(Account.id.in_(account_ids))))
+
+
+def find_account_by_username(*, db_session: Session, national_id: str | None, phone: str | None) -> Account | None:
+    """Gets the account whose personal id number or phone matches."""
+    clauses = []
+    if national_id:
+        clauses.append(Account.national_id == national_id)
+    if phone:
+        clauses.append(Account.phone == phone)
+    if not clauses:
+        return None
+    return db_session.scalars(select(Account).where(or_(*clauses))).first()
+
+
+def active_grants(*, db_session: Session, account_id: int) -> list[RoleGrant]:
+    """The roles an account holds now."""
+    return list(db_session.scalars(
+        select(RoleGrant).where(RoleGrant.account_id == account_id, RoleGrant.revoked_at.is_(None))
+        .order_by(RoleGrant.id)
+    ))
+
+
+def grants_by_account(*, db_session: Session, account_ids: Sequence[int]) -> dict[int, list[RoleGrant]]:
+    """Active role grants of several accounts."""
+    out: dict[int, list[RoleGrant]] = {i: [] for i in account_ids}
+    if account_ids:
+        rows = db_session.scalars(
+            select(RoleGrant).where(RoleGrant.account_id.in_(account_ids), RoleGrant.revoked_at.is_(None))
+            .order_by(RoleGrant.id)
+        )
+        for grant in rows:
+            out[grant.account_id].append(grant)
+    return out
+
+
+def accounts_query(*, role: str | None = None, name_contains: str | None = None) -> Select[Any]:
+    """The statement selecting accounts for the admin list."""
+    stmt = select(Account)
+    if role == "citizen":
+        stmt = stmt.where(Account.is_citizen.is_(True))
+    elif role:
+        stmt = stmt.where(Account.id.in_(
+            select(RoleGrant.account_id).where(RoleGrant.role == role, RoleGrant.revoked_at.is_(None))
+        ))
+    if name_contains:
+        stmt = stmt.where(Account.full_name.ilike(f"%{name_contains.strip()}%"))
+    return stmt
+
+
+# --- sessions and tokens -------------------------------------------------------------------------------
+
+
+def get_auth_session(*, db_session: Session, session_id: str) -> AuthSession | None:
+    """Gets a signed-in session."""
+    return db_session.get(AuthSession, session_id)
+
+
+def find_refresh_token(*, db_session: Session, token_hash: str) -> RefreshToken | None:
+    """Gets a refresh token by its hash."""
+    return db_session.scalars(select(RefreshToken).where(RefreshToken.token_hash == token_hash)).first()
+
+
+def revoke_sessions(*, db_session: Session, account_id: int, reason: str, keep: str | None = None) -> int:
+    """Revokes every open session of an account (but `keep`)."""
+    rows = db_session.scalars(
+        select(AuthSession).where(AuthSession.account_id == account_id, AuthSession.revoked_at.is_(None))
+    )
+    count = 0
+    for row in rows:
+        if row.id != keep:
+            row.revoked_at = utcnow()
+            row.revoked_reason = reason
+            count += 1
+    db_session.flush()
+    return count
+
+
+def get_throttle(*, db_session: Session, key: str) -> LoginThrottle | None:
+    """Gets the failed-sign-in counter of a username or client address."""
+    return db_session.get(LoginThrottle, key)
+
+
+# --- API keys ------------------------------------------------------------------------------------------
+
+
+def get_api_key_by_prefix(*, db_session: Session, prefix: str) -> ApiKey | None:
+    """Gets an API key by its public prefix."""
+    return db_session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+
+
+def get_api_key(*, db_session: Session, api_key_id: int) -> ApiKey | None:
+    """Gets an API key by id."""
+    return db_session.get(ApiKey, api_key_id)
+
+
+def audit_query(
+    *, subject_type: str | None = None, subject_id: str | None = None, actor_account_id: int | None = None,
+    since: dt.datetime | None = None,
+) -> Select[Any]:
+    """The statement selecting audit records for the admin list."""
+    stmt = select(AuditRecord)
+    if subject_type:
+        stmt = stmt.where(AuditRecord.subject_type == subject_type)
+    if subject_id:
+        stmt = stmt.where(AuditRecord.subject_id == subject_id)
+    if actor_account_id is not None:
+        stmt = stmt.where(AuditRecord.actor_account_id == actor_account_id)
+    if since is not None:
+        stmt = stmt.where(AuditRecord.at >= since)
     return stmt

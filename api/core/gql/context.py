@@ -12,6 +12,7 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
+from api.core.audit import AuditTrail
 from api.core.auth import Principal
 from api.core.state import AppState
 from api.db import begin_write
@@ -51,6 +52,16 @@ class Context:
     _session: Session | None = None
     _loaders: dict[type, Any] = field(default_factory=dict)
     _writing: bool = False
+    _audit: AuditTrail | None = None
+
+    def audit_trail(self) -> AuditTrail:
+        """The request's record of personal-data reads (purpose from the X-Access-Purpose header)."""
+        if self._audit is None:
+            purpose = ""
+            if self.request is not None:
+                purpose = self.request.headers.get("x-access-purpose", "")
+            self._audit = AuditTrail(self.principal, self.request_id, purpose=purpose or "graphql")
+        return self._audit
 
     @property
     def session(self) -> Session:

@@ -36,6 +36,17 @@ def error_type(name: str, codes: type[enum.Enum]) -> type:
     return cls
 
 
+def camel_path(field: str | None) -> str | None:
+    """`roles.0.unit_code` -> `roles.0.unitCode`: field paths as the client sent them."""
+    if field is None:
+        return None
+    parts = []
+    for part in field.split("."):
+        head, *rest = part.split("_")
+        parts.append(head + "".join(w[:1].upper() + w[1:] for w in rest))
+    return ".".join(parts)
+
+
 def to_user_errors(error_cls: type, codes: type[enum.Enum], errors: list[FieldError], language: str) -> list[Any]:
     """Converts domain errors to the GraphQL error type, in the caller's language."""
     out = []
@@ -44,7 +55,7 @@ def to_user_errors(error_cls: type, codes: type[enum.Enum], errors: list[FieldEr
             code = codes(e.code)
         except ValueError:
             code = codes("INVALID")
-        out.append(error_cls(field=e.field, message=e.localised(language), code=code))
+        out.append(error_cls(field=camel_path(e.field), message=e.localised(language), code=code))
     return out
 
 
@@ -79,7 +90,7 @@ class MaskUnexpectedErrors(SchemaExtension):
             first = original.errors[0]
             return GraphQLError(
                 first.localised(language), nodes=error.nodes, path=error.path,
-                extensions={"code": first.code, "field": first.field, "requestId": request_id},
+                extensions={"code": first.code, "field": camel_path(first.field), "requestId": request_id},
             )
         if isinstance(original, GraphQLError):
             return error

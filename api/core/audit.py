@@ -1,0 +1,69 @@
+"""Audit of personal-data reads: who read which fields of which record, when, and why."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, Session, SQLModel
+
+from api.core.auth import Principal
+from api.core.model import UTCDateTime, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class AuditRecord(SQLModel, table=True):
+    """One read (or change) of personal data by staff or an API key."""
+
+    __tablename__ = "audit_record"
+    __table_args__ = (
+        Index("ix_audit_record_subject", "subject_type", "subject_id"),
+        Index("ix_audit_record_actor", "actor_account_id", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    actor_account_id: int | None = Field(default=None)
+    actor_api_key_id: int | None = Field(default=None)
+    actor: str = Field(max_length=200, description="who, as shown to the auditor")
+    action: str = Field(default="read", max_length=20)
+    subject_type: str = Field(max_length=40)
+    subject_id: str = Field(max_length=64)
+    fields: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    purpose: str = Field(max_length=200, description="why: the caller's stated purpose or the operation")
+    request_id: str | None = Field(default=None, max_length=64)
+
+
+@dataclass
+class AuditTrail:
+    """Personal-data reads noted during one request, written together before the response leaves."""
+
+    principal: Principal
+    request_id: str
+    purpose: str = ""
+    reads: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+
+    def note(self, subject_type: str, subject_id: object, field_name: str) -> None:
+        """Notes that a personal-data field of a record was read."""
+        self.reads.setdefault((subject_type, str(subject_id)), set()).add(field_name)
+
+    def records(self) -> list[AuditRecord]:
+        """The audit rows for what was noted."""
+        return [
+            AuditRecord(
+                actor_account_id=self.principal.account_id, actor_api_key_id=self.principal.api_key_id,
+                actor=self.principal.display, subject_type=subject_type, subject_id=subject_id,
+                fields=sorted(fields), purpose=self.purpose[:200] or "unspecified", request_id=self.request_id,
+            )
+            for (subject_type, subject_id), fields in sorted(self.reads.items())
+        ]
+
+    def flush(self, session: Session) -> int:
+        """Writes the noted reads; the caller commits."""
+        rows = self.records()
+        session.add_all(rows)
+        self.reads.clear()
+        return len(rows)
