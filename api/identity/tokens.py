@@ -14,7 +14,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-# argon2id at OWASP's first recommended setting (19 MiB, 2 passes, 1 lane): about 25-35 ms per hash on
+# argon2id at OWASP's first recommended setting (19 MiB, 2 passes, 1 lane): about 18 ms per verify on
 # this 2-core machine (bench/bench_identity.py), slow enough for offline guessing, fast enough that a
 # sign-in burst does not starve the event loop.
 ARGON2_TIME_COST = 2

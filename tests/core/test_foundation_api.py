@@ -196,3 +196,13 @@ async def test_concurrent_requests_each_get_their_own_session(client: httpx.Asyn
     bodies = await asyncio.gather(*(gql(client, UNITS, {"first": 3}) for _ in range(60)))  # more than the pool holds
     # then
     assert all(len(b["data"]["administrativeUnits"]["edges"]) == 3 for b in bodies)
+
+
+async def test_nodes_returns_each_unit_and_null_for_an_unknown_id(client: httpx.AsyncClient) -> None:
+    # given
+    edges = (await gql(client, UNITS, {"first": 2}))["data"]["administrativeUnits"]["edges"]
+    ids = [e["node"]["id"] for e in edges] + ["Tm90aGluZzox"]  # "Nothing:1"
+    # when
+    body = await gql(client, "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids})
+    # then
+    assert body["data"]["nodes"] == [{"id": ids[0]}, {"id": ids[1]}, None]

@@ -27,21 +27,25 @@ def _known_type(info: Info, gid: relay.GlobalID) -> bool:
     return info.schema.get_type_by_name(gid.type_name) is not None
 
 
+async def _resolve(info: Info, gid: relay.GlobalID) -> relay.Node | None:
+    if not _known_type(info, gid):
+        return None
+    info.context.release()
+    return await gid.resolve_node(info, required=False)  # type: ignore[no-any-return]
+
+
 @strawberry.type
 class CoreQuery:
     @strawberry.field(extensions=public(), description="Any object by its global id; the object's own checks apply.")
     async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
-        if not _known_type(info, id):
-            return None
-        info.context.release()
-        return await id.resolve_node(info, required=False)  # type: ignore[no-any-return]
+        return await _resolve(info, id)
 
     @strawberry.field(extensions=public(), description="Objects by global ids (at most 100); each object's checks apply.")
     async def nodes(self, info: Info, ids: list[relay.GlobalID]) -> list[relay.Node | None]:
         if len(ids) > MAX_NODES:
             raise DomainError.single("INVALID", f"Ask for at most {MAX_NODES} ids at once.", field="ids",
                                      message_vi=f"Chỉ được hỏi tối đa {MAX_NODES} mã một lần.")
-        return [await self.node(info, gid) for gid in ids]  # type: ignore[misc]
+        return [await _resolve(info, gid) for gid in ids]
 
     @strawberry.field(extensions=public(), description="Your query-cost budget.")
     def rate_limit(self, info: Info) -> RateLimit:
