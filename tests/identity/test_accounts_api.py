@@ -174,8 +174,8 @@ async def test_change_password_signs_out_other_sessions(
     person = make_person(database, settings)
     other = await gql(client, LOGIN, {"u": person.phone, "p": PASSWORD})
     # when
-    changed = await gql(client, """mutation { changePassword(input: {currentPassword: "%s",
-        newPassword: "a much longer new passphrase"}) { ok errors { code } } }""" % PASSWORD, token=person.token)
+    changed = await gql(client, """mutation($p: String!) { changePassword(input: {currentPassword: $p,
+        newPassword: "a much longer new passphrase"}) { ok errors { code } } }""", {"p": PASSWORD}, token=person.token)
     # then
     assert changed["data"]["changePassword"] == {"ok": True, "errors": []}
     assert (await gql(client, ME, token=person.token))["_status"] == 200
