@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 # Codes every domain shares; each domain's ErrorCode enum starts with these (see domain_error_codes).
 COMMON_CODES = (
@@ -19,8 +20,9 @@ COMMON_CODES = (
 )
 
 
-def domain_error_codes(name: str, extra: Iterable[str]) -> type[enum.StrEnum]:
-    """Builds a domain's ErrorCode enum: the common codes followed by the domain's own."""
+def domain_error_codes(name: str, extra: Iterable[str]) -> Any:
+    """Builds a domain's ErrorCode enum: the common codes followed by the domain's own (typed Any: mypy
+    cannot see members of an enum built at run time)."""
     members = list(COMMON_CODES) + [c for c in extra if c not in COMMON_CODES]
     return enum.StrEnum(name, {m: m for m in members})  # type: ignore[return-value]
 

@@ -71,7 +71,7 @@ class MaskUnexpectedErrors(SchemaExtension):
         result = self.execution_context.result
         if result is None or not getattr(result, "errors", None):
             return
-        result.errors = [self._process(e) for e in result.errors]
+        result.errors = [self._process(e) for e in result.errors or []]
 
     def _process(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error

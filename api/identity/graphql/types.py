@@ -48,7 +48,7 @@ class AdministrativeUnit(relay.Node):
     def from_row(cls, row: UnitRow) -> AdministrativeUnit:
         """Builds the GraphQL object from a row."""
         return cls(
-            pk=row.id,
+            pk=row.id or 0,
             code=row.code,
             official_code=row.official_code,
             name=row.name,
