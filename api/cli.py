@@ -115,6 +115,7 @@ def upgrade_and_load_reference(settings: Settings, revision: str = "head") -> No
 def demo(host: str | None, port: int | None) -> None:
     """Migrates, seeds demo data, and serves the API with the workers in the same process."""
     os.environ.setdefault("SMARTCITY_WORKER_IN_PROCESS", "true")
+    os.environ.setdefault("SMARTCITY_LOG_JSON", "false")  # a person reads the demo's terminal
     get_settings.cache_clear()
     settings = _settings()
     upgrade_and_load_reference(settings)
