@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, insert
 from sqlmodel import Field, Session, SQLModel
 
 from api.core.auth import Principal
@@ -62,8 +62,10 @@ class AuditTrail:
         ]
 
     def flush(self, session: Session) -> int:
-        """Writes the noted reads; the caller commits."""
-        rows = self.records()
-        session.add_all(rows)
+        """Writes the noted reads in one statement; the caller commits."""
+        rows = [r.model_dump(exclude={"id"}) for r in self.records()]
+        if rows:
+            # One executemany (batched into multi-row INSERTs), not one INSERT per record read.
+            session.execute(insert(AuditRecord), rows)
         self.reads.clear()
         return len(rows)

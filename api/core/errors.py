@@ -48,6 +48,12 @@ class DomainError(Exception):
         super().__init__("; ".join(f"{e.field or '-'}: {e.code}: {e.message}" for e in errors))
         self.errors = list(errors)
 
+    @property
+    def extensions(self) -> dict[str, Any]:
+        """What a top-level GraphQL error shows (graphql-core copies it from the original error)."""
+        first = self.errors[0]
+        return {"code": first.code, "field": first.field}
+
     @classmethod
     def single(
         cls, code: str | enum.Enum, message: str, *, field: str | None = None, message_vi: str | None = None
@@ -63,3 +69,5 @@ class AccessDenied(Exception):
     def __init__(self, message: str = "You do not have permission to do this.", *, code: str = "FORBIDDEN"):
         super().__init__(message)
         self.code = code
+        # graphql-core copies these onto the GraphQL error, for queries and subscriptions alike.
+        self.extensions = {"code": code}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 import httpx
 import pytest
 
+from api.db import Database
 from tests.conftest import gql
 
 UNITS = "query($first: Int, $after: String, $filter: AdministrativeUnitFilter) { administrativeUnits(first: $first, after: $after, filter: $filter) { edges { cursor node { id code name level validFrom validTo parent { name } } } pageInfo { hasNextPage endCursor } totalCount } }"
@@ -104,10 +104,8 @@ async def test_abusive_queries_are_refused_before_execution_and_the_server_stays
     aliases = "{ " + " ".join(f"a{i}: rateLimit {{ cost }}" for i in range(1000)) + " }"
     tokens = "{ " + "rateLimit { cost } " * 25_000 + " }"
     few_aliases = "{ " + " ".join(f"a{i}: rateLimit {{ cost }}" for i in range(16)) + " }"
-    # when
-    started = time.perf_counter()
+    # when (how long a rejection takes is measured in bench/bench_api.py, not here)
     results = [await gql(client, q) for q in (depth50, aliases, tokens, few_aliases)]
-    elapsed = time.perf_counter() - started
     health = await client.get("/healthz")
     # then
     messages = [r["errors"][0]["message"] for r in results]
@@ -118,7 +116,6 @@ async def test_abusive_queries_are_refused_before_execution_and_the_server_stays
     assert "16 aliases found. Allowed: 15" in messages[3]
     assert all(r["data"] is None for r in results)
     assert health.status_code == 200
-    assert elapsed < 10  # generous: a functional bound, the timing lives in bench/
 
 
 async def test_a_query_over_the_cost_limit_is_refused_with_its_cost(client: httpx.AsyncClient) -> None:
@@ -206,3 +203,31 @@ async def test_nodes_returns_each_unit_and_null_for_an_unknown_id(client: httpx.
     body = await gql(client, "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids})
     # then
     assert body["data"]["nodes"] == [{"id": ids[0]}, {"id": ids[1]}, None]
+
+
+async def test_listing_units_with_their_parents_takes_the_same_statements_for_any_page_size(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    # given
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    query = "query($n: Int) { administrativeUnits(first: $n) { edges { node { name parent { name } } } } }"
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        # when
+        await gql(client, query, {"n": 2})
+        small = len(statements)
+        statements.clear()
+        await gql(client, query, {"n": 20})
+        large = len(statements)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
+    # then: one page query and one batched parent load, whatever the page size
+    assert small == large
+    assert large == 2

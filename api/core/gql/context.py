@@ -78,6 +78,9 @@ class Context:
         await: a request must never hold a connection while it waits, or concurrent requests beyond the
         pool size would block the event loop on checkout (a deadlock)."""
         if self._session is not None and self._session.in_transaction() and not self._writing:
+            # Detach first: a rollback expires every loaded row, and rows that GraphQL objects still hold
+            # would each be read again (an N+1). Detached rows keep the values they were loaded with.
+            self._session.expunge_all()
             self._session.rollback()
 
     @contextmanager

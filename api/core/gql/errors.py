@@ -63,6 +63,19 @@ def to_user_errors(error_cls: type, codes: type[enum.Enum], errors: list[FieldEr
 EXPECTED = (DomainError, AccessDenied)
 
 
+def log_unexpected(errors: list[GraphQLError], request_id: str) -> None:
+    """Logs the errors that are bugs or outages, with their traceback; expected ones are not logged."""
+    for error in errors:
+        original = error.original_error
+        if original is None or isinstance(original, (*EXPECTED, GraphQLError)):
+            continue
+        log.error(
+            "unexpected error in %s", ".".join(str(p) for p in error.path or []) or "operation",
+            exc_info=(type(original), original, original.__traceback__),
+            extra={"request_id": request_id},
+        )
+
+
 class MaskUnexpectedErrors(SchemaExtension):
     """Keeps expected errors readable; masks everything else with the request id and logs the traceback."""
 
@@ -94,11 +107,7 @@ class MaskUnexpectedErrors(SchemaExtension):
             )
         if isinstance(original, GraphQLError):
             return error
-        log.error(
-            "unexpected error in %s", ".".join(str(p) for p in error.path or []) or "operation",
-            exc_info=(type(original), original, original.__traceback__),
-            extra={"request_id": request_id},
-        )
+        # Logged (with the traceback and this request id) by SmartCitySchema.process_errors.
         message = (
             f"Lỗi không mong muốn. Mã yêu cầu: {request_id}" if language == "vi"
             else f"Unexpected error. Request id: {request_id}"

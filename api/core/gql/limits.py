@@ -24,10 +24,13 @@ from graphql import (
     value_from_ast_untyped,
 )
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.schema.schema import _run_validation
@@ -161,7 +164,8 @@ class QueryGuard(SchemaExtension):
         context = ec.context
         document = ec.graphql_document
         if document is not None:
-            # Standard validation first (with the depth/alias rules): cost is priced only on valid queries.
+            # Standard validation first (with the depth/alias rules; a no-op when ValidationCache has already
+            # answered): cost is priced only on valid queries.
             _run_validation(ec)
             if not ec.pre_execution_errors:
                 ec.pre_execution_errors = self._check(document, context) or []
@@ -249,7 +253,8 @@ def _uses_introspection(document: Any) -> bool:
 def _set_rate_headers(context: Any, budget: Any) -> None:
     response = getattr(context, "response", None)
     headers = getattr(response, "headers", None)
-    if headers is None:
+    # Over graphql-transport-ws the "response" is the WebSocket, whose headers are the handshake's (read-only).
+    if headers is None or not hasattr(headers, "__setitem__"):
         return
     headers["X-RateLimit-Limit"] = str(budget.limit)
     headers["X-RateLimit-Remaining"] = str(budget.remaining)
@@ -259,10 +264,18 @@ def _set_rate_headers(context: Any, budget: Any) -> None:
 
 def protection_extensions(settings: Settings) -> list[Any]:
     """The schema extensions that protect the API, in the order they must run."""
+    # The depth and alias rules are built once: graphql-core instantiates rule classes per validation, and
+    # stable classes let ValidationCache recognise a document it has already validated (validation was
+    # the largest share of a small request: see docs/benchmarks.md, API foundation).
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth, should_ignore=_ignore_introspection).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_query_aliases).validation_rules,
+    ]
     # Factories, not instances: strawberry builds them per request so no state leaks between requests.
     return [
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth, should_ignore=_ignore_introspection),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_query_aliases),
+        lambda: ParserCache(maxsize=256),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=256),
         lambda: QueryGuard(settings),
     ]
