@@ -33,6 +33,9 @@ class Job:
     misfire_grace_seconds: int = 30
     lease_seconds: float = 300.0
     description: str = ""
+    # False: every worker process may run it at once (the job keeps itself safe, e.g. with row leases),
+    # and a killed process leaves no job lease behind to wait out.
+    exclusive: bool = True
 
 
 class JobRegistry:

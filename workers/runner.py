@@ -14,7 +14,7 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Histogram, start_http_server
 
 from api.config import Settings
 from api.core import lease
@@ -54,11 +54,12 @@ def run_registered(job_id: str) -> None:
 
 
 def run_job(job: Job, context: JobContext, holder: str) -> bool:
-    """Runs a job if its lease can be taken; returns whether it ran."""
-    with context.db.session() as session:
-        if not lease.acquire(session, job.id, holder, dt.timedelta(seconds=job.lease_seconds)):
-            JOB_RUNS.labels(job.id, "skipped").inc()
-            return False
+    """Runs a job if its lease can be taken (non-exclusive jobs need none); returns whether it ran."""
+    if job.exclusive:
+        with context.db.session() as session:
+            if not lease.acquire(session, job.id, holder, dt.timedelta(seconds=job.lease_seconds)):
+                JOB_RUNS.labels(job.id, "skipped").inc()
+                return False
     started = time.perf_counter()
     try:
         job.func(context)
@@ -70,8 +71,9 @@ def run_job(job: Job, context: JobContext, holder: str) -> bool:
         return True
     finally:
         JOB_SECONDS.labels(job.id).observe(time.perf_counter() - started)
-        with context.db.session() as session:
-            lease.release(session, job.id, holder)
+        if job.exclusive:
+            with context.db.session() as session:
+                lease.release(session, job.id, holder)
 
 
 def build_scheduler(settings: Settings, db: Database, registry: JobRegistry, threads: int = 4) -> BackgroundScheduler:
@@ -121,6 +123,10 @@ def run_forever(settings: Settings) -> None:
     db = Database.from_settings(settings)
     check_database(db.engine)
     bus = make_bus(settings.redis_url)
+    if settings.worker_metrics_port is not None:
+        # Loopback only: Prometheus scrapes through the host's proxy or agent, as it does for `serve`.
+        start_http_server(settings.worker_metrics_port, addr="127.0.0.1", registry=REGISTRY)
+        log.info("worker metrics on http://127.0.0.1:%d/metrics", settings.worker_metrics_port)
     done = threading.Event()
     scheduler = start(settings, db, bus)
 
@@ -130,7 +136,10 @@ def run_forever(settings: Settings) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    done.wait()
+    # Wake up now and then: Python runs signal handlers only in the main thread, and when the kernel
+    # delivers SIGTERM to another thread (a job's, or one of send_each's), an untimed wait never returns.
+    while not done.wait(timeout=0.5):
+        pass
     stop(scheduler)
     db.dispose()
     log.info("worker stopped")

@@ -1,0 +1,1 @@
+"""Notifications: devices, topic subscriptions and the push outbox (thông báo đẩy)."""

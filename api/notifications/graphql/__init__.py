@@ -1,0 +1,1 @@
+"""GraphQL for notifications: device registration, topics and the outbox summary."""
