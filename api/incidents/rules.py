@@ -1,0 +1,488 @@
+"""Pure Safe City rules: categories, the incident state machine, assignment steps, deadlines, duplicates,
+unit ranking and response-time percentiles. No database, no network, no GraphQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from api.core.auth import Role
+from api.core.errors import FieldError
+
+
+class IncidentState(enum.StrEnum):
+    """Where an incident is in its life."""
+
+    REPORTED = "REPORTED"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    DISPATCHED = "DISPATCHED"
+    RESOLVED = "RESOLVED"
+    CLOSED = "CLOSED"
+    REJECTED = "REJECTED"
+    MERGED = "MERGED"
+
+
+OPEN_STATES = frozenset({IncidentState.REPORTED, IncidentState.ACKNOWLEDGED, IncidentState.DISPATCHED})
+
+
+class Priority(enum.StrEnum):
+    """P1 is the most urgent (life at risk), P4 the least."""
+
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+    P4 = "P4"
+
+
+class Channel(enum.StrEnum):
+    """How a report reached us."""
+
+    APP = "APP"
+    HOTLINE = "HOTLINE"
+    CAMERA = "CAMERA"
+    SENSOR = "SENSOR"
+    THIRD_PARTY = "THIRD_PARTY"
+
+
+class UnitType(enum.StrEnum):
+    """Kinds of responder unit."""
+
+    POLICE_PATROL = "POLICE_PATROL"
+    TRAFFIC_POLICE = "TRAFFIC_POLICE"
+    FIRE = "FIRE"
+    AMBULANCE = "AMBULANCE"
+    TOURIST_POLICE = "TOURIST_POLICE"
+
+
+class Readiness(enum.StrEnum):
+    """A unit's readiness, kept apart from its progress on any one incident."""
+
+    AVAILABLE = "AVAILABLE"
+    BUSY = "BUSY"
+    OUT_OF_SERVICE = "OUT_OF_SERVICE"
+
+
+class AssignmentState(enum.StrEnum):
+    """One unit's progress on one incident."""
+
+    ASSIGNED = "ASSIGNED"
+    EN_ROUTE = "EN_ROUTE"
+    ON_SCENE = "ON_SCENE"
+    CLEARED = "CLEARED"
+
+
+class EventKind(enum.StrEnum):
+    """What an IncidentEvent records."""
+
+    REPORTED = "REPORTED"
+    REPORT_ATTACHED = "REPORT_ATTACHED"
+    HOTLINE_CALL = "HOTLINE_CALL"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    REJECTED = "REJECTED"
+    DISPATCHED = "DISPATCHED"
+    ASSIGNMENT_UPDATED = "ASSIGNMENT_UPDATED"
+    RESOLVED = "RESOLVED"
+    CLOSED = "CLOSED"
+    MERGED = "MERGED"
+    MERGED_FROM = "MERGED_FROM"
+    SPLIT = "SPLIT"
+    SPLIT_FROM = "SPLIT_FROM"
+    REOPENED = "REOPENED"
+    RATED = "RATED"
+    DEADLINE_BREACHED = "DEADLINE_BREACHED"
+
+
+class Stage(enum.StrEnum):
+    """Stages with a deadline, and the response-time stages reported as P50/P90."""
+
+    ACKNOWLEDGE = "ACKNOWLEDGE"
+    DISPATCH = "DISPATCH"
+    ARRIVE = "ARRIVE"
+    RESOLVE = "RESOLVE"
+
+
+# --- categories (reference data; the database table is loaded from this) --------------------------------
+
+
+@dataclass(frozen=True)
+class Category:
+    """An incident category with its default priority and the responder types that suit it."""
+
+    code: str
+    name_vi: str
+    name_en: str
+    default_priority: Priority
+    responder_types: tuple[UnitType, ...]
+    requires_photo_proof: bool = False
+
+
+_T = UnitType
+CATEGORIES: tuple[Category, ...] = (
+    Category("TRAFFIC_ACCIDENT", "Tai nạn giao thông", "Traffic accident", Priority.P2,
+             (_T.TRAFFIC_POLICE, _T.AMBULANCE, _T.POLICE_PATROL)),
+    Category("THEFT", "Trộm cắp", "Theft", Priority.P3, (_T.POLICE_PATROL, _T.TOURIST_POLICE)),
+    Category("PUBLIC_ORDER", "Vi phạm trật tự công cộng", "Public-order violation", Priority.P3,
+             (_T.POLICE_PATROL,)),
+    Category("FIRE", "Cháy nổ", "Fire", Priority.P1, (_T.FIRE, _T.AMBULANCE)),
+    Category("MEDICAL", "Cấp cứu y tế", "Medical emergency", Priority.P1, (_T.AMBULANCE,)),
+    Category("TOURIST_COMPLAINT", "Phản ánh của du khách (chặt chém, lừa đảo)",
+             "Tourist complaint (overcharging, scams)", Priority.P4, (_T.TOURIST_POLICE, _T.POLICE_PATROL)),
+    Category("ENVIRONMENT", "Môi trường", "Environment", Priority.P4, (_T.POLICE_PATROL,), True),
+    Category("INFRASTRUCTURE", "Hạ tầng", "Infrastructure", Priority.P4, (_T.POLICE_PATROL,), True),
+    Category("OTHER", "Khác", "Other", Priority.P4, (_T.POLICE_PATROL,)),
+)
+CATEGORY_BY_CODE: Mapping[str, Category] = {c.code: c for c in CATEGORIES}
+# Reports in these groups describe the same happening often enough to be attached to one another.
+COMPATIBLE = (
+    frozenset({"TRAFFIC_ACCIDENT", "MEDICAL"}),
+    frozenset({"THEFT", "PUBLIC_ORDER", "TOURIST_COMPLAINT"}),
+    frozenset({"FIRE", "MEDICAL"}),
+)
+
+
+def compatible_categories(code: str) -> frozenset[str]:
+    """Categories a report of `code` may be attached to (its own included)."""
+    out = {code}
+    for group in COMPATIBLE:
+        if code in group:
+            out |= group
+    return frozenset(out)
+
+
+def raised(priority: Priority | str) -> Priority:
+    """One level more urgent (P1 stays P1)."""
+    order = list(Priority)
+    index = order.index(Priority(priority))
+    return order[max(0, index - 1)]
+
+
+# --- the state machine -------------------------------------------------------------------------------------
+
+DISPATCH_ROLES = frozenset({Role.DISPATCHER, Role.ADMIN})
+OPERATOR_ROLES = frozenset({Role.DISPATCHER, Role.POLICE, Role.ADMIN})
+RESPONDER_ROLES = frozenset({Role.DISPATCHER, Role.POLICE, Role.RESPONDER, Role.ADMIN})
+STAFF_VIEW_ROLES = frozenset({Role.DISPATCHER, Role.POLICE, Role.RESPONDER, Role.ADMIN})
+REPORTER = "reporter"  # not a role: the account that filed one of the incident's reports
+
+
+class Action(enum.StrEnum):
+    """Things that can be done to an incident."""
+
+    ACKNOWLEDGE = "ACKNOWLEDGE"
+    REJECT = "REJECT"
+    DISPATCH = "DISPATCH"
+    RESOLVE = "RESOLVE"
+    CLOSE = "CLOSE"
+    MERGE = "MERGE"
+    SPLIT = "SPLIT"
+    REOPEN = "REOPEN"
+    RATE = "RATE"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """Who may do an action, from which states, to which state, and what it requires."""
+
+    action: Action
+    sources: frozenset[IncidentState]
+    target: IncidentState | None  # None: the state does not change
+    roles: frozenset[Role]
+    by_reporter: bool = False
+    requires: tuple[str, ...] = ()
+
+
+_S = IncidentState
+TRANSITIONS: Mapping[Action, Transition] = {
+    t.action: t
+    for t in (
+        Transition(Action.ACKNOWLEDGE, frozenset({_S.REPORTED}), _S.ACKNOWLEDGED, OPERATOR_ROLES),
+        Transition(Action.REJECT, frozenset({_S.REPORTED, _S.ACKNOWLEDGED}), _S.REJECTED, OPERATOR_ROLES,
+                   requires=("reason",)),
+        Transition(Action.DISPATCH, frozenset({_S.ACKNOWLEDGED, _S.DISPATCHED}), _S.DISPATCHED, DISPATCH_ROLES,
+                   requires=("units",)),
+        Transition(Action.RESOLVE, frozenset({_S.ACKNOWLEDGED, _S.DISPATCHED}), _S.RESOLVED, RESPONDER_ROLES,
+                   requires=("resolution_note",)),
+        Transition(Action.CLOSE, frozenset({_S.RESOLVED}), _S.CLOSED, DISPATCH_ROLES),
+        Transition(Action.MERGE, OPEN_STATES, _S.MERGED, OPERATOR_ROLES, requires=("target",)),
+        Transition(Action.SPLIT, OPEN_STATES, None, OPERATOR_ROLES, requires=("report",)),
+        Transition(Action.REOPEN, frozenset({_S.RESOLVED, _S.CLOSED}), _S.ACKNOWLEDGED, frozenset(),
+                   by_reporter=True, requires=("reason",)),
+        Transition(Action.RATE, frozenset({_S.CLOSED}), None, frozenset(), by_reporter=True,
+                   requires=("rating",)),
+    )
+}
+
+_MESSAGES = {
+    "reason": ("A reason is required.", "Cần nêu lý do."),
+    "resolution_note": ("A resolution note is required.", "Cần ghi chú kết quả xử lý."),
+    "target": ("Name the incident to merge into.", "Cần chọn sự việc để gộp vào."),
+    "units": ("Choose at least one unit.", "Cần chọn ít nhất một đơn vị."),
+    "report": ("Name the report to split off.", "Cần chọn phản ánh để tách."),
+    "rating": ("Give a rating from 1 to 5.", "Cần chấm điểm từ 1 đến 5."),
+}
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What a caller tries: the action, their roles, whether they reported it, and what they supplied."""
+
+    action: Action
+    state: IncidentState
+    roles: frozenset[Role]
+    is_reporter: bool = False
+    supplied: Mapping[str, object] = field(default_factory=dict)
+
+
+def check_transition(attempt: Attempt) -> list[FieldError]:
+    """The errors that stop this attempt (empty when it is allowed), permission first, then state."""
+    t = TRANSITIONS[attempt.action]
+    allowed = bool(attempt.roles & t.roles) or (t.by_reporter and attempt.is_reporter)
+    if not allowed:
+        who = "the reporter" if t.by_reporter else ", ".join(sorted(r.value for r in t.roles))
+        return [FieldError("PERMISSION_DENIED", f"Only {who} may do this.", field="id",
+                           message_vi="Bạn không có quyền thực hiện thao tác này với sự việc này.")]
+    if attempt.state not in t.sources:
+        states = ", ".join(sorted(s.value for s in t.sources))
+        return [FieldError("INVALID_STATE",
+                           f"Cannot {attempt.action.value.lower()} an incident that is {attempt.state.value}; "
+                           f"allowed from {states}.", field="id",
+                           message_vi=f"Không thể thực hiện khi sự việc đang ở trạng thái {attempt.state.value}.")]
+    errors = []
+    for name in t.requires:
+        value = attempt.supplied.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()) or value in ((), []):
+            en, vi = _MESSAGES[name]
+            errors.append(FieldError("REQUIRED", en, field=name, message_vi=vi))
+    return errors
+
+
+def can_advance_assignment(current: AssignmentState, target: AssignmentState) -> bool:
+    """Units move forward only: ASSIGNED -> EN_ROUTE -> ON_SCENE -> CLEARED (steps may be skipped)."""
+    order = list(AssignmentState)
+    return order.index(target) > order.index(current)
+
+
+def reopen_window_open(resolved_at: dt.datetime | None, now: dt.datetime, window: dt.timedelta) -> bool:
+    """Whether the reporter may still reopen an incident resolved at `resolved_at`."""
+    return resolved_at is not None and now - resolved_at <= window
+
+
+# --- status derived from the event log -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Status:
+    """The incident's state and stage timestamps, derived from its events."""
+
+    state: IncidentState = IncidentState.REPORTED
+    reported_at: dt.datetime | None = None
+    acknowledged_at: dt.datetime | None = None
+    dispatched_at: dt.datetime | None = None
+    arrived_at: dt.datetime | None = None
+    resolved_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    """The parts of an event that change the status."""
+
+    kind: EventKind
+    at: dt.datetime
+    to_state: IncidentState | None = None
+    assignment_state: AssignmentState | None = None
+
+
+def apply_event(status: Status, event: EventFacts) -> Status:
+    """The status after one more event."""
+    out = status if event.to_state is None else replace(status, state=event.to_state)
+    if event.kind == EventKind.REPORTED and out.reported_at is None:
+        out = replace(out, reported_at=event.at)
+    elif event.kind == EventKind.ACKNOWLEDGED and out.acknowledged_at is None:
+        out = replace(out, acknowledged_at=event.at)
+    elif event.kind == EventKind.DISPATCHED and out.dispatched_at is None:
+        out = replace(out, dispatched_at=event.at)
+    elif (event.kind == EventKind.ASSIGNMENT_UPDATED and event.assignment_state == AssignmentState.ON_SCENE
+          and out.arrived_at is None):
+        out = replace(out, arrived_at=event.at)
+    elif event.kind == EventKind.RESOLVED:
+        out = replace(out, resolved_at=event.at)
+    elif event.kind == EventKind.CLOSED:
+        out = replace(out, closed_at=event.at)
+    elif event.kind == EventKind.REOPENED:
+        # A reopened incident is handled again: its resolution no longer counts.
+        out = replace(out, resolved_at=None, closed_at=None)
+    return out
+
+
+def fold(events: Iterable[EventFacts]) -> Status:
+    """The status from the whole event log."""
+    status = Status()
+    for event in events:
+        status = apply_event(status, event)
+    return status
+
+
+# --- deadlines -------------------------------------------------------------------------------------------
+
+STAGES = (Stage.ACKNOWLEDGE, Stage.DISPATCH, Stage.ARRIVE, Stage.RESOLVE)
+
+
+@dataclass(frozen=True)
+class DeadlineTable:
+    """Minutes from report to each stage, per priority."""
+
+    minutes: Mapping[str, Sequence[int]]
+
+    def deadlines(self, priority: Priority | str, start: dt.datetime) -> dict[Stage, dt.datetime]:
+        """The four deadlines of an incident reported (or reopened) at `start`."""
+        row = self.minutes[Priority(priority).value]
+        return {stage: start + dt.timedelta(minutes=row[i]) for i, stage in enumerate(STAGES)}
+
+
+def stage_met(stage: Stage, status: Status) -> bool:
+    """Whether a stage's work is done (or no longer needed)."""
+    if status.state not in OPEN_STATES:
+        return True
+    return {
+        Stage.ACKNOWLEDGE: status.acknowledged_at is not None,
+        Stage.DISPATCH: status.dispatched_at is not None,
+        Stage.ARRIVE: status.arrived_at is not None,
+        Stage.RESOLVE: status.resolved_at is not None,
+    }[stage]
+
+
+def breaches(status: Status, deadlines: Mapping[Stage, dt.datetime], escalated: Iterable[str],
+             now: dt.datetime) -> list[Stage]:
+    """Stages past their deadline, not met, and not escalated yet."""
+    done = set(escalated)
+    return [s for s in STAGES if s.value not in done and not stage_met(s, status) and deadlines[s] <= now]
+
+
+def next_due(status: Status, deadlines: Mapping[Stage, dt.datetime], escalated: Iterable[str]) -> dt.datetime | None:
+    """The earliest deadline still to watch (None when nothing is pending)."""
+    done = set(escalated)
+    pending = [deadlines[s] for s in STAGES if s.value not in done and not stage_met(s, status)]
+    return min(pending) if pending else None
+
+
+# --- geography, duplicates, units ------------------------------------------------------------------------
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def bounding_box(lat: float, lng: float, radius_m: float) -> tuple[float, float, float, float]:
+    """(min lat, max lat, min lng, max lng) containing the circle: an index-friendly prefilter."""
+    dlat = math.degrees(radius_m / EARTH_RADIUS_M)
+    dlng = dlat / max(0.01, math.cos(math.radians(lat)))
+    return lat - dlat, lat + dlat, lng - dlng, lng + dlng
+
+
+def valid_location(lat: float, lng: float) -> bool:
+    """Whether a WGS84 coordinate is on Earth."""
+    return -90.0 <= lat <= 90.0 and -180.0 <= lng <= 180.0
+
+
+def coarse(value: float) -> float:
+    """A coordinate rounded to 3 decimals (~110 m): what the public may see."""
+    return round(value, 3)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An incident a new report might belong to."""
+
+    id: int
+    category: str
+    state: IncidentState
+    lat: float | None
+    lng: float | None
+    reported_at: dt.datetime
+
+
+def find_duplicate(category: str, lat: float | None, lng: float | None, at: dt.datetime,
+                   candidates: Iterable[Candidate], *, radius_m: float, window: dt.timedelta) -> Candidate | None:
+    """The nearest open incident within the radius and window in a compatible category, or None."""
+    if lat is None or lng is None:
+        return None
+    allowed = compatible_categories(category)
+    best: tuple[float, Candidate] | None = None
+    for c in candidates:
+        if c.state not in OPEN_STATES or c.category not in allowed or c.lat is None or c.lng is None:
+            continue
+        if abs(at - c.reported_at) > window:
+            continue
+        distance = haversine_m(lat, lng, c.lat, c.lng)
+        if distance <= radius_m and (best is None or distance < best[0]):
+            best = (distance, c)
+    return best[1] if best else None
+
+
+@dataclass(frozen=True)
+class UnitPosition:
+    """A unit as the recommender sees it."""
+
+    id: int
+    type: UnitType
+    readiness: Readiness
+    lat: float | None
+    lng: float | None
+    located_at: dt.datetime | None
+
+
+def rank_units(lat: float, lng: float, types: Sequence[UnitType], units: Iterable[UnitPosition], *,
+               now: dt.datetime, stale_after: dt.timedelta, limit: int = 5) -> list[tuple[UnitPosition, float]]:
+    """Available units of a suitable type with a fresh location, nearest first, with their distance."""
+    suitable = set(types)
+    ranked = []
+    for u in units:
+        if u.readiness != Readiness.AVAILABLE or u.type not in suitable:
+            continue
+        if u.lat is None or u.lng is None or u.located_at is None or now - u.located_at > stale_after:
+            continue
+        ranked.append((u, haversine_m(lat, lng, u.lat, u.lng)))
+    ranked.sort(key=lambda pair: (pair[1], pair[0].id))
+    return ranked[:limit]
+
+
+# --- response times --------------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (0..100) with linear interpolation; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return float(ordered[0])
+    rank = (len(ordered) - 1) * q / 100.0
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (rank - low))
+
+
+def stage_seconds(status: Status) -> dict[Stage, float]:
+    """Seconds each stage took: acknowledge (report->ack), dispatch (ack->dispatch), arrive (dispatch->on
+    scene), resolve (report->resolved); stages not reached are left out."""
+    out: dict[Stage, float] = {}
+    pairs = {
+        Stage.ACKNOWLEDGE: (status.reported_at, status.acknowledged_at),
+        Stage.DISPATCH: (status.acknowledged_at, status.dispatched_at),
+        Stage.ARRIVE: (status.dispatched_at, status.arrived_at),
+        Stage.RESOLVE: (status.reported_at, status.resolved_at),
+    }
+    for stage, (start, end) in pairs.items():
+        if start is not None and end is not None and end >= start:
+            out[stage] = (end - start).total_seconds()
+    return out

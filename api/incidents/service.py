@@ -1,0 +1,305 @@
+"""Storing and loading Safe City records; keyword-only arguments; flush, never commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.sql import Select
+from sqlmodel import Session
+
+from api.identity.models import Account, RoleGrant
+from api.incidents import rules
+from api.incidents.models import (
+    Assignment,
+    HotlineCall,
+    Incident,
+    IncidentCategory,
+    IncidentEvent,
+    IncidentPhoto,
+    Report,
+    ResponderUnit,
+)
+
+
+def sync_categories(*, db_session: Session) -> int:
+    """Loads the category reference data (adds missing codes, refreshes names); returns rows changed."""
+    existing = {c.code: c for c in db_session.scalars(select(IncidentCategory))}
+    changed = 0
+    for ref in rules.CATEGORIES:
+        values = {"name_vi": ref.name_vi, "name_en": ref.name_en, "default_priority": ref.default_priority.value,
+                  "responder_types": [t.value for t in ref.responder_types],
+                  "requires_photo_proof": ref.requires_photo_proof}
+        row = existing.get(ref.code)
+        if row is None:
+            db_session.add(IncidentCategory(code=ref.code, **values))
+            changed += 1
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(row, k, v)
+            changed += 1
+    db_session.flush()
+    return changed
+
+
+def get_category(*, db_session: Session, code: str) -> IncidentCategory | None:
+    """An active category by its code."""
+    return db_session.scalar(select(IncidentCategory).where(IncidentCategory.code == code,
+                                                            IncidentCategory.active.is_(True)))
+
+
+def list_categories(*, db_session: Session) -> list[IncidentCategory]:
+    """Active categories in reference order."""
+    order = {c.code: i for i, c in enumerate(rules.CATEGORIES)}
+    rows = list(db_session.scalars(select(IncidentCategory).where(IncidentCategory.active.is_(True))))
+    return sorted(rows, key=lambda r: order.get(r.code, len(order)))
+
+
+def get_incident(*, db_session: Session, incident_id: int, for_update: bool = False) -> Incident | None:
+    """An incident by id (row-locked on PostgreSQL when asked)."""
+    stmt = select(Incident).where(Incident.id == incident_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return db_session.scalar(stmt)
+
+
+def get_incidents(*, db_session: Session, incident_ids: Sequence[int]) -> list[Incident]:
+    """Incidents by ids."""
+    if not incident_ids:
+        return []
+    return list(db_session.scalars(select(Incident).where(Incident.id.in_(incident_ids))))
+
+
+def incidents_query(
+    *, states: Sequence[str] = (), categories: Sequence[str] = (), priorities: Sequence[str] = (),
+    channels: Sequence[str] = (), unit_code: str | None = None, reported_after: dt.datetime | None = None,
+    reported_before: dt.datetime | None = None, reporter_account_id: int | None = None,
+) -> Select[Any]:
+    """The statement for a filtered list of incidents."""
+    stmt = select(Incident)
+    if states:
+        stmt = stmt.where(Incident.state.in_(states))
+    if categories:
+        stmt = stmt.where(Incident.category.in_(categories))
+    if priorities:
+        stmt = stmt.where(Incident.priority.in_(priorities))
+    if channels:
+        stmt = stmt.where(Incident.channel.in_(channels))
+    if unit_code:
+        stmt = stmt.where(Incident.unit_code == unit_code)
+    if reported_after:
+        stmt = stmt.where(Incident.reported_at >= reported_after)
+    if reported_before:
+        stmt = stmt.where(Incident.reported_at < reported_before)
+    if reporter_account_id is not None:
+        mine = select(Report.incident_id).where(Report.reporter_account_id == reporter_account_id)
+        stmt = stmt.where(Incident.id.in_(mine))
+    return stmt
+
+
+def open_candidates(*, db_session: Session, categories: Sequence[str], box: tuple[float, float, float, float],
+                    since: dt.datetime) -> list[Incident]:
+    """Open incidents in these categories inside the box reported since `since` (duplicate candidates)."""
+    min_lat, max_lat, min_lng, max_lng = box
+    stmt = select(Incident).where(
+        Incident.state.in_([s.value for s in rules.OPEN_STATES]), Incident.category.in_(categories),
+        Incident.reported_at >= since, Incident.lat.between(min_lat, max_lat), Incident.lng.between(min_lng, max_lng),
+    ).limit(50)
+    return list(db_session.scalars(stmt))
+
+
+def find_report(*, db_session: Session, reporter_account_id: int, idempotency_key: str) -> Report | None:
+    """The report a reporter filed under a client key."""
+    return db_session.scalar(select(Report).where(Report.reporter_account_id == reporter_account_id,
+                                                  Report.idempotency_key == idempotency_key))
+
+
+def get_report(*, db_session: Session, report_id: int) -> Report | None:
+    """A report by id."""
+    return db_session.get(Report, report_id)
+
+
+def reports_of(*, db_session: Session, incident_ids: Sequence[int]) -> list[Report]:
+    """Reports of these incidents, oldest first."""
+    if not incident_ids:
+        return []
+    return list(db_session.scalars(select(Report).where(Report.incident_id.in_(incident_ids))
+                                   .order_by(Report.incident_id, Report.id)))
+
+
+def first_reports_with_accounts(*, db_session: Session, incident_ids: Sequence[int]
+                                ) -> dict[int, tuple[Report, Account | None, HotlineCall | None]]:
+    """Each incident's first report with its reporter's account or hotline call: one query."""
+    if not incident_ids:
+        return {}
+    first = (select(Report.incident_id, func.min(Report.id).label("rid"))
+             .where(Report.incident_id.in_(incident_ids)).group_by(Report.incident_id).subquery())
+    stmt = (select(Report, Account, HotlineCall).join(first, first.c.rid == Report.id)
+            .outerjoin(Account, Account.id == Report.reporter_account_id)
+            .outerjoin(HotlineCall, HotlineCall.report_id == Report.id))
+    return {r.incident_id: (r, a, h) for r, a, h in db_session.execute(stmt)}
+
+
+def reporter_ids(*, db_session: Session, incident_id: int) -> list[int]:
+    """Accounts that filed a report of this incident."""
+    return sorted({i for i in db_session.scalars(select(Report.reporter_account_id).where(
+        Report.incident_id == incident_id, Report.reporter_account_id.is_not(None)))})
+
+
+def is_reporter(*, db_session: Session, incident_id: int, account_id: int | None) -> bool:
+    """Whether this account filed one of the incident's reports."""
+    if account_id is None:
+        return False
+    return db_session.scalar(select(Report.id).where(Report.incident_id == incident_id,
+                                                     Report.reporter_account_id == account_id).limit(1)) is not None
+
+
+def reported_incident_ids(*, db_session: Session, account_id: int, incident_ids: Sequence[int]) -> set[int]:
+    """Which of these incidents the account reported."""
+    if not incident_ids:
+        return set()
+    return set(db_session.scalars(select(Report.incident_id).where(
+        Report.incident_id.in_(incident_ids), Report.reporter_account_id == account_id)))
+
+
+def move_reports(*, db_session: Session, source_id: int, target_id: int) -> int:
+    """Moves every report and photo of one incident to another; returns reports moved."""
+    moved = db_session.execute(update(Report).where(Report.incident_id == source_id)
+                               .values(incident_id=target_id)).rowcount
+    db_session.execute(update(IncidentPhoto).where(IncidentPhoto.incident_id == source_id)
+                       .values(incident_id=target_id))
+    return int(moved or 0)
+
+
+def events_of(*, db_session: Session, incident_ids: Sequence[int]) -> list[IncidentEvent]:
+    """Events of these incidents in order."""
+    if not incident_ids:
+        return []
+    return list(db_session.scalars(select(IncidentEvent).where(IncidentEvent.incident_id.in_(incident_ids))
+                                   .order_by(IncidentEvent.incident_id, IncidentEvent.at, IncidentEvent.id)))
+
+
+def last_events(*, db_session: Session, incident_ids: Sequence[int]) -> dict[int, IncidentEvent]:
+    """Each incident's latest event: one query."""
+    if not incident_ids:
+        return {}
+    last = (select(func.max(IncidentEvent.id).label("eid")).where(IncidentEvent.incident_id.in_(incident_ids))
+            .group_by(IncidentEvent.incident_id).subquery())
+    rows = db_session.scalars(select(IncidentEvent).join(last, last.c.eid == IncidentEvent.id))
+    return {e.incident_id: e for e in rows}
+
+
+def assignments_with_units(*, db_session: Session, incident_ids: Sequence[int]
+                           ) -> dict[int, list[tuple[Assignment, ResponderUnit]]]:
+    """Each incident's assignments with their units: one query."""
+    out: dict[int, list[tuple[Assignment, ResponderUnit]]] = {i: [] for i in incident_ids}
+    if not incident_ids:
+        return out
+    stmt = (select(Assignment, ResponderUnit).join(ResponderUnit, ResponderUnit.id == Assignment.unit_id)
+            .where(Assignment.incident_id.in_(incident_ids)).order_by(Assignment.incident_id, Assignment.id))
+    for a, u in db_session.execute(stmt):
+        out[a.incident_id].append((a, u))
+    return out
+
+
+def get_assignment(*, db_session: Session, assignment_id: int) -> Assignment | None:
+    """An assignment by id."""
+    return db_session.get(Assignment, assignment_id)
+
+
+def find_assignment(*, db_session: Session, incident_id: int, unit_id: int) -> Assignment | None:
+    """A unit's assignment to an incident."""
+    return db_session.scalar(select(Assignment).where(Assignment.incident_id == incident_id,
+                                                      Assignment.unit_id == unit_id))
+
+
+def active_assignments(*, db_session: Session, incident_id: int | None = None, unit_id: int | None = None
+                       ) -> list[Assignment]:
+    """Assignments not cleared, of an incident or of a unit."""
+    stmt = select(Assignment).where(Assignment.state != rules.AssignmentState.CLEARED.value)
+    if incident_id is not None:
+        stmt = stmt.where(Assignment.incident_id == incident_id)
+    if unit_id is not None:
+        stmt = stmt.where(Assignment.unit_id == unit_id)
+    return list(db_session.scalars(stmt))
+
+
+def get_unit(*, db_session: Session, unit_id: int) -> ResponderUnit | None:
+    """A responder unit by id."""
+    return db_session.get(ResponderUnit, unit_id)
+
+
+def get_units(*, db_session: Session, unit_ids: Sequence[int]) -> list[ResponderUnit]:
+    """Responder units by ids."""
+    if not unit_ids:
+        return []
+    return list(db_session.scalars(select(ResponderUnit).where(ResponderUnit.id.in_(unit_ids))))
+
+
+def units_query(*, types: Sequence[str] = (), readiness: Sequence[str] = ()) -> Select[Any]:
+    """The statement for a filtered list of units."""
+    stmt = select(ResponderUnit)
+    if types:
+        stmt = stmt.where(ResponderUnit.type.in_(types))
+    if readiness:
+        stmt = stmt.where(ResponderUnit.readiness.in_(readiness))
+    return stmt
+
+
+def available_units(*, db_session: Session, types: Sequence[str]) -> list[ResponderUnit]:
+    """Available units of these types."""
+    return list(db_session.scalars(select(ResponderUnit).where(
+        ResponderUnit.type.in_(types), ResponderUnit.readiness == rules.Readiness.AVAILABLE.value)))
+
+
+def overdue(*, db_session: Session, now: dt.datetime, limit: int) -> list[Incident]:
+    """Open incidents with a deadline passed, locked (skipping rows another worker holds on PostgreSQL)."""
+    stmt = (select(Incident).where(Incident.next_due_at.is_not(None), Incident.next_due_at <= now,
+                                   Incident.state.in_([s.value for s in rules.OPEN_STATES]))
+            .order_by(Incident.next_due_at).limit(limit).with_for_update(skip_locked=True))
+    return list(db_session.scalars(stmt))
+
+
+def supervisor_ids(*, db_session: Session, unit_code: str | None) -> list[int]:
+    """Dispatchers of the incident's area (or of no particular area): who hears of a breach."""
+    stmt = select(RoleGrant.account_id).where(RoleGrant.role == "dispatcher", RoleGrant.revoked_at.is_(None))
+    if unit_code:
+        stmt = stmt.where((RoleGrant.unit_code == unit_code) | RoleGrant.unit_code.is_(None))
+    return sorted(set(db_session.scalars(stmt)))
+
+
+def responder_ids(*, db_session: Session, unit_ids: Sequence[int]) -> list[int]:
+    """Accounts of responders of these units."""
+    if not unit_ids:
+        return []
+    return sorted(set(db_session.scalars(select(RoleGrant.account_id).where(
+        RoleGrant.role == "responder", RoleGrant.revoked_at.is_(None), RoleGrant.responder_unit_id.in_(unit_ids)))))
+
+
+def photo_incidents(*, db_session: Session, sha256: str) -> list[int]:
+    """Incidents a stored photo belongs to."""
+    return sorted(set(db_session.scalars(select(IncidentPhoto.incident_id).where(IncidentPhoto.sha256 == sha256))))
+
+
+def stage_times(*, db_session: Session, categories: Sequence[str], since: dt.datetime | None,
+                until: dt.datetime | None, limit: int = 100_000) -> list[tuple[Any, ...]]:
+    """(category, reported, acknowledged, dispatched, arrived, resolved) of incidents reported in a range."""
+    stmt = select(Incident.category, Incident.reported_at, Incident.acknowledged_at, Incident.dispatched_at,
+                  Incident.arrived_at, Incident.resolved_at).where(Incident.state != rules.IncidentState.MERGED.value)
+    if categories:
+        stmt = stmt.where(Incident.category.in_(categories))
+    if since:
+        stmt = stmt.where(Incident.reported_at >= since)
+    if until:
+        stmt = stmt.where(Incident.reported_at < until)
+    return [tuple(r) for r in db_session.execute(stmt.limit(limit))]
+
+
+def photos_of(*, db_session: Session, incident_ids: Sequence[int]) -> list[IncidentPhoto]:
+    """Photos of these incidents, oldest first."""
+    if not incident_ids:
+        return []
+    return list(db_session.scalars(select(IncidentPhoto).where(IncidentPhoto.incident_id.in_(incident_ids))
+                                   .order_by(IncidentPhoto.id)))
