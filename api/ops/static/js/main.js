@@ -1,0 +1,3 @@
+// Entry point: registers the panels, then the <ops-app> shell takes over the page.
+import './panels/index.js';
+import './app.js';
