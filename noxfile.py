@@ -28,7 +28,7 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Checks style and common bugs with ruff."""
     session.install("-c", "constraints.txt", "ruff")
-    session.run("ruff", "check", "api", "workers", "tests", "bench", "mobile_common", "noxfile.py")
+    session.run("ruff", "check", "api", "workers", "tests", "bench", "mobile_common", "mobile_safecity", "noxfile.py")
 
 
 @nox.session(python=PYTHON)
@@ -57,3 +57,11 @@ def bench(session: nox.Session) -> None:
     """Runs the benchmarks under bench/ and writes docs/benchmarks.md (`nox -s bench -- camera --quick`)."""
     install(session)
     session.run("python", "-m", "bench.run", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def app(session: nox.Session) -> None:
+    """Runs the Safe City app in a phone-sized desktop window against the demo server (`nox -s demo` first)."""
+    install(session, "mobile")
+    env = {"SMARTCITY_APP_SERVER": session.env.get("SMARTCITY_APP_SERVER", "http://127.0.0.1:8000")}
+    session.run("python", "-m", "mobile_safecity", *session.posargs, env=env)

@@ -1,0 +1,1 @@
+"""Android packaging: buildozer.spec and the staging of a build directory."""

@@ -1,0 +1,1 @@
+"""The Safe City screens: one Python class and one .kv file each."""
