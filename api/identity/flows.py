@@ -391,3 +391,29 @@ def principal_for_account(account: Account, roles: list[str], attributes: dict[s
         attrs["session_id"] = session_id
     return Principal(roles=frozenset(Role(r) for r in roles if r in Role._value2member_map_),
                      account_id=account.id, display=f"account:{account.id}", attributes=attrs)
+
+
+def add_organisation_member(*, db_session: Session, actor: Principal, organisation_id: int, username: str,
+                            role: str = "member") -> OrganisationMember:
+    """Lets an organisation's owner add a person (by id number or phone) to act for it."""
+    owner = db_session.get(OrganisationMember, (organisation_id, actor.account_id or 0))
+    if owner is None or owner.role != "owner":
+        raise DomainError.single(Code.PERMISSION_DENIED, "Only the organisation's owner can add members.",
+                                 field="organisation_id",
+                                 message_vi="Chỉ chủ tài khoản doanh nghiệp mới được thêm thành viên.")
+    if role not in ("owner", "member"):
+        raise DomainError.single(Code.INVALID, "A member is an owner or a member.", field="role",
+                                 message_vi="Thành viên là chủ sở hữu hoặc thành viên.")
+    account = find_login_account(db_session=db_session, username=username)
+    if account is None or not account.is_active:
+        raise DomainError.single(Code.NOT_FOUND, "No active account has this id number or phone.",
+                                 field="username", message_vi="Không có tài khoản nào với số định danh hoặc số điện thoại này.")
+    existing = db_session.get(OrganisationMember, (organisation_id, account.id))
+    if existing is not None:
+        existing.role = role
+        db_session.flush()
+        return existing
+    member = OrganisationMember(organisation_id=organisation_id, account_id=account.id or 0, role=role)
+    db_session.add(member)
+    db_session.flush()
+    return member

@@ -90,3 +90,22 @@ def test_db_upgrade_creates_the_schema_and_loads_reference_data(tmp_path: Path) 
 def test_default_secret_constant_is_long_enough_for_development() -> None:
     assert len(DEFAULT_SECRET) >= 32
     assert load_settings().secret_key == DEFAULT_SECRET
+
+
+def test_the_first_admin_is_created_from_the_command_line(tmp_path: Path) -> None:
+    # given
+    env = {"SMARTCITY_DATABASE_URL": f"sqlite:///{tmp_path / 'admin.db'}", "SMARTCITY_LOG_JSON": "false"}
+    assert run_cli("db", "upgrade", env=env).returncode == 0
+    # when
+    weak = run_cli("users", "create-admin", "--phone", "0901234567", "--full-name", "Quản Trị", "--password", "short",
+                   env=env)
+    created = run_cli("users", "create-admin", "--phone", "0901234567", "--full-name", "Quản Trị",
+                      "--password", "a long admin passphrase", env=env)
+    # then
+    assert weak.returncode == 1 and "password" in weak.stderr
+    assert created.returncode == 0, created.stderr
+    assert "sign in with +84901234567" in created.stdout
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "admin.db") as conn:
+        assert conn.execute("select role from role_grant").fetchall() == [("admin",)]

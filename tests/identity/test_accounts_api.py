@@ -268,3 +268,51 @@ def _gid(type_name: str, pk: int) -> str:
     import base64
 
     return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+
+
+ORGANISATION = """mutation($tax: String!) { registerOrganisation(input: {taxCode: $tax, name: "Khách sạn Biển Xanh"}) {
+  organisation { id taxCode } errors { field code } } }"""
+ADD_MEMBER = """mutation($org: Int!, $u: String!) { addOrganisationMember(input: {organisationId: $org, username: $u}) {
+  ok errors { field code } } }"""
+
+
+async def test_one_business_account_per_tax_code_and_its_owner_adds_members(
+    client: httpx.AsyncClient, database: Database, settings: Settings
+) -> None:
+    # given
+    owner, clerk, stranger = (make_person(database, settings) for _ in range(3))
+    # when
+    created = await gql(client, ORGANISATION, {"tax": "0100109106"}, token=owner.token)
+    again = await gql(client, ORGANISATION, {"tax": "0100109106"}, token=stranger.token)
+    bad = await gql(client, ORGANISATION, {"tax": "0100109107"}, token=stranger.token)
+    org = created["data"]["registerOrganisation"]["organisation"]["id"]
+    added = await gql(client, ADD_MEMBER, {"org": org, "u": clerk.phone}, token=owner.token)
+    refused = await gql(client, ADD_MEMBER, {"org": org, "u": stranger.phone}, token=clerk.token)
+    # then
+    assert created["data"]["registerOrganisation"]["errors"] == []
+    assert again["data"]["registerOrganisation"]["errors"] == [{"field": "taxCode", "code": "TAX_CODE_TAKEN"}]
+    assert bad["data"]["registerOrganisation"]["errors"][0]["field"] == "taxCode"
+    assert added["data"]["addOrganisationMember"] == {"ok": True, "errors": []}
+    assert refused["data"]["addOrganisationMember"]["errors"] == [{"field": "organisationId", "code": "PERMISSION_DENIED"}]
+
+
+async def test_a_caller_over_budget_gets_a_typed_error_and_headers_say_when_to_come_back(
+    client: httpx.AsyncClient, database: Database, settings: Settings, state
+) -> None:
+    # given: a key with a small budget that refills slowly
+    from api.core.budget import CostBudget
+
+    state.budget = CostBudget(limit=60, refill_per_second=0.5)
+    key = make_api_key(database, "third_party", ["incidents:read"])
+    query = "{ administrativeUnits(first: 20) { edges { node { code } } } }"  # priced 41
+    # when
+    first = await client.post("/graphql", json={"query": query}, headers={"authorization": f"Bearer {key}"})
+    second = await gql(client, query, token=key)
+    budget = await gql(client, "{ rateLimit { cost limit remaining resetAt } }", token=key)
+    # then
+    assert first.json()["data"]["administrativeUnits"]["edges"]
+    assert first.headers["x-ratelimit-limit"] == "60" and int(first.headers["x-ratelimit-remaining"]) <= 19
+    error = second["errors"][0]
+    assert error["extensions"]["code"] == "RATE_LIMITED" and error["extensions"]["cost"] == 41
+    assert second["data"] is None
+    assert budget["data"]["rateLimit"]["limit"] == 60 and budget["data"]["rateLimit"]["remaining"] < 41

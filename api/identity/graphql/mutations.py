@@ -139,6 +139,19 @@ class RegisterOrganisationPayload:
     errors: list[IdentityError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
 
 
+@strawberry.input
+class AddOrganisationMemberInput:
+    organisation_id: int
+    username: str = strawberry.field(description="The person's id number or phone.")
+    role: str = strawberry.field(default="member", description="owner or member")
+
+
+@strawberry.type
+class AddOrganisationMemberPayload:
+    ok: bool = False
+    errors: list[IdentityError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+
+
 def _client(info: Info) -> tuple[str | None, str | None]:
     request = info.context.request
     if request is None:
@@ -272,6 +285,18 @@ class IdentityMutation:
             db_session=s, actor=info.context.principal, tax_code=input.tax_code, name=input.name),
             IdentityError, Code)
         return RegisterOrganisationPayload(organisation=Organisation.from_row(row) if row else None, errors=errors)
+
+    @strawberry.mutation(extensions=allow(Role.CITIZEN, Role.ORGANISATION),
+                         description="Adds a person to act for your organisation (owners only).")
+    def add_organisation_member(self, info: Info, input: AddOrganisationMemberInput) -> AddOrganisationMemberPayload:
+        return _add_member(info, input)
+
+
+def _add_member(info: Info, input: AddOrganisationMemberInput) -> AddOrganisationMemberPayload:
+    _, errors = run_in_transaction(info.context, lambda s: flows.add_organisation_member(
+        db_session=s, actor=info.context.principal, organisation_id=input.organisation_id,
+        username=input.username, role=input.role), IdentityError, Code)
+    return AddOrganisationMemberPayload(ok=not errors, errors=errors)
 
 
 def _revoke_reused(session, refresh_token: str, now: dt.datetime) -> None:  # noqa: ANN001
