@@ -171,6 +171,45 @@ def create_admin(phone: str, full_name: str, password: str) -> None:
     click.echo(f"admin account {account.id} created; sign in with {account.phone}")
 
 
+@cli.group()
+def camera() -> None:
+    """Camera analytics: replay a file through a camera config, run the camera workers."""
+
+
+@camera.command("replay")
+@click.option("--camera", "camera_config", required=True,
+              help="camera config (JSON/YAML), or 'auto' for synthetic scenes")
+@click.option("--source", required=True, help="video file, stream URL or synthetic:<scene>[?variant=..]")
+@click.option("--evidence-dir", default=None, help="write snapshots, crops and clips here")
+@click.option("--only-new", is_flag=True, help="print only the opening of each event")
+def camera_replay(camera_config: str, source: str, evidence_dir: str | None, only_new: bool) -> None:
+    """Analyses a file or synthetic scene and prints the events as JSON lines (for tuning zones)."""
+    from workers.camera.replay import main as replay_main
+
+    argv = ["--camera", camera_config, "--source", source]
+    if evidence_dir:
+        argv += ["--evidence-dir", evidence_dir]
+    if only_new:
+        argv.append("--only-new")
+    code = replay_main(argv)
+    if code:
+        sys.exit(code)
+
+
+@camera.command("run")
+@click.option("--shard", default=0, show_default=True, type=int, help="this worker's index, 0..shards-1")
+@click.option("--shards", default=None, type=int, help="number of camera workers (default: SMARTCITY_CAMERA_SHARDS)")
+def camera_run(shard: int, shards: int | None) -> None:
+    """Analyses the enabled cameras of one shard (camera id modulo shards) until SIGTERM."""
+    settings = _settings()
+    count = shards or settings.camera_shards
+    if not 0 <= shard < count:
+        raise click.BadParameter(f"must be between 0 and {count - 1}", param_hint="--shard")
+    from workers.camera.runner import run_forever as run_cameras
+
+    run_cameras(settings, shard=shard, shards=count)
+
+
 @cli.command("export-schema")
 @click.option("--output", "-o", default="schema.graphql", show_default=True, type=click.Path(path_type=Path))
 def export_schema(output: Path) -> None:

@@ -61,6 +61,43 @@ class Settings(BaseSettings):
     fcm_credentials_file: Path | None = Field(None, description="service-account JSON; unset: log sender")
     mqtt_url: str | None = Field(None, description="mqtt://host:port for station readings")
     worker_in_process: bool = Field(False, description="run the scheduler inside `serve` (the demo)")
+    # cameras
+    camera_shards: int = Field(1, ge=1, le=64, description="camera worker processes (`camera run --shards`)")
+    camera_reload_seconds: float = Field(30.0, ge=1.0, le=3600.0, description="how often workers re-read cameras")
+    camera_demo_streams: bool = Field(True, description="with worker_in_process, run the synthetic demo cameras")
+    # push
+    fcm_url: str | None = Field(
+        None, description="send to this FCM base URL instead of Google's (a local fake in tests and the demo)"
+    )
+    push_max_attempts: int = Field(8, ge=1, le=100, description="send attempts before a message is FAILED")
+    push_lease_seconds: float = Field(
+        60.0, gt=0, le=3600, description="how long a claimed batch is held before another sender may take it"
+    )
+    push_batch_size: int = Field(500, ge=1, le=500, description="outbox rows claimed and sent per batch")
+    worker_metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="`smartcity worker` serves Prometheus metrics on 127.0.0.1:<port>"
+    )
+    # incidents
+    incident_deadlines_minutes: dict[str, list[int]] = Field(
+        default_factory=lambda: {
+            "P1": [2, 5, 15, 120], "P2": [10, 20, 45, 480], "P3": [60, 240, 480, 4320],
+            "P4": [480, 1440, 2880, 10080],
+        },
+        description="per priority: minutes from report to acknowledge, dispatch, arrive, resolve",
+    )
+    incident_duplicate_radius_m: float = Field(250.0, ge=0, le=5000, description="attach reports this close")
+    incident_duplicate_window_seconds: int = Field(1800, ge=0, le=86_400, description="... and this recent")
+    incident_unit_stale_seconds: int = Field(1800, ge=60, description="ignore unit locations older than this")
+    incident_reopen_window_hours: int = Field(168, ge=1, le=24 * 90, description="reporter may reopen this long")
+    incident_max_photos: int = Field(5, ge=0, le=20, description="photos per report")
+    incident_max_photo_pixels: int = Field(40_000_000, ge=1_000_000, description="refuse larger images (bombs)")
+    incident_default_unit_code: str = Field("31078", max_length=32, description="area of app reports")
+    incident_escalation_seconds: float = Field(30.0, ge=1, description="how often overdue incidents escalate")
+    # ops
+    ops_tile_url: str | None = Field(
+        None, max_length=500,
+        description="map tiles for the /ops console, e.g. http://tiles.local/{z}/{x}/{y}.png; unset: offline outline",
+    )
 
     @model_validator(mode="after")
     def _production_is_hardened(self) -> Settings:

@@ -58,7 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         started = time.perf_counter()
         module = importlib.import_module(f"bench.{name}")
-        sections.append(module.run(quick=args.quick).strip())
+        section = module.run(quick=args.quick).strip()
+        # Each section carries its own run: sections are refreshed one at a time.
+        heading, _, body = section.partition("\n")
+        stamp = f"_Run {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}, {'quick' if args.quick else 'full'} mode._"
+        sections.append(f"{heading}\n\n{stamp}\n{body}")
         print(f"  {name} done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
 
     out = Path(args.out)
@@ -73,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         "Written by `nox -s bench` (`python -m bench.run`). Every figure stands beside its baseline,"
         " measured in the same run on the same machine; quoted as medians and ratios.\n\n"
         f"- Machine: {machine_description()}\n"
-        f"- Date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}\n"
-        f"- Mode: {'quick' if args.quick else 'full'}\n"
+        "- Each section says when it was run and in which mode (`--quick`: smaller sizes).\n"
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(header + "\n" + "\n\n".join(sections) + "\n")
