@@ -9,7 +9,7 @@ nox.options.sessions = ["tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
-EXTRAS = "camera,mqtt,dev"
+EXTRAS = "camera,mqtt,mobile,dev"  # mobile: the Kivy app is tested headless too
 
 
 def install(session: nox.Session, extras: str = EXTRAS) -> None:
