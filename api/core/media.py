@@ -61,7 +61,7 @@ def _ratio(value: object) -> float:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError, ZeroDivisionError):
         numerator, denominator = value  # type: ignore[misc]
-        return float(numerator) / float(denominator)
+        return float(numerator) / float(denominator)  # type: ignore[has-type]
 
 
 def read_gps(image: Image.Image) -> tuple[float, float] | None:
@@ -109,13 +109,13 @@ def prepare_image(data: bytes, *, max_bytes: int, max_pixels: int) -> PreparedIm
                 raise too_many
             gps = read_gps(image)
             image.load()
-            image = ImageOps.exif_transpose(image)
+            image = ImageOps.exif_transpose(image)  # type: ignore[assignment]  # an Image, no longer a file
             if image.mode not in ("RGB", "L"):
                 background = Image.new("RGB", image.size, (255, 255, 255))
                 rgba = image.convert("RGBA")
                 background.paste(rgba, mask=rgba.getchannel("A"))
-                image = background
-            image = image.convert("RGB")
+                image = background  # type: ignore[assignment]
+            image = image.convert("RGB")  # type: ignore[assignment]
             image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
             jpeg = _encode(image)
             thumb = image.copy()

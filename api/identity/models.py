@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
 from api.core.model import UTCDateTime, utcnow  # naming convention before any table
-from api.identity.rules import UnitLevel
+from api.identity.units import UnitLevel
 
 __all__ = ["AdministrativeUnit", "UnitLevel", "Account", "RoleGrant", "ApiKey"]
 

@@ -9,26 +9,28 @@ import pytest
 
 from api.core.errors import FieldError
 from api.identity.rules import (
-    AdministrativeUnit,
     IdentityRuleCode,
     InvalidNationalId,
     Sex,
-    UnitLevel,
-    administrative_units,
     cccd_province_codes,
-    find_unit,
     normalise_email,
     normalise_full_name,
     normalise_phone,
-    parent_unit,
     parse_national_id,
-    successor_units,
-    unit_by_code,
-    unit_valid_on,
     validate_date_of_birth,
     validate_national_id,
     validate_password,
     validate_tax_code,
+)
+from api.identity.units import (
+    AdministrativeUnit,
+    UnitLevel,
+    administrative_units,
+    find_unit,
+    parent_unit,
+    successor_units,
+    unit_by_code,
+    unit_valid_on,
 )
 
 TODAY = dt.date(2025, 7, 1)

@@ -30,12 +30,12 @@ def _capture_main(spec: str, frames: mp.Queue, open_timeout_ms: int, read_timeou
     """Child process: opens the source and pushes frames, dropping the oldest when the parent lags."""
     import cv2
 
-    from workers.camera.source import VideoCaptureSource, open_source
+    from workers.camera.source import FrameSource, VideoCaptureSource, open_source
 
     cv2.setNumThreads(1)
     try:
         if "://" in spec or not spec.startswith("synthetic:"):
-            source = VideoCaptureSource(spec, open_timeout_ms, read_timeout_ms)
+            source: FrameSource = VideoCaptureSource(spec, open_timeout_ms, read_timeout_ms)
             if not source.opened:
                 frames.put(("error", f"cannot open {spec}"))
                 return
@@ -74,7 +74,7 @@ class CaptureProcess:
         self.statuses: list[SourceStatus] = []
         self.attempts: list[float] = []  # monotonic start time of every connection attempt
         self._ctx = mp.get_context("spawn")  # fork would copy OpenCV's threads and FFmpeg state
-        self._proc: mp.Process | None = None
+        self._proc: mp.process.BaseProcess | None = None
         self._queue: mp.Queue | None = None
         self._backoff = backoff_initial_s
         self._retry_at = 0.0

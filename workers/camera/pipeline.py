@@ -115,6 +115,7 @@ class CameraPipeline:
         """Analyses one BGR frame taken at stream time t (seconds)."""
         if self.size is None:
             self._setup(frame)
+        assert self.size is not None  # set by _setup from the first frame
         if self._t0 is None:
             self._t0 = t
         self._frame_no += 1

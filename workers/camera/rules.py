@@ -100,7 +100,8 @@ class Rule:
 
 
 def _box(track_or_obj) -> tuple[float, float, float, float]:
-    return tuple(float(v) for v in track_or_obj.box)
+    x1, y1, x2, y2 = (float(v) for v in track_or_obj.box)
+    return x1, y1, x2, y2
 
 
 class IntrusionRule(Rule):
