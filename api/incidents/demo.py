@@ -177,7 +177,7 @@ def _history(rng: random.Random, incident: Incident, units: list[ResponderUnit],
                                 incident.rating = rng.choice([3, 4, 4, 5, 5, 5, 2])
                                 step(EventKind.RATED, _minutes(rng, 120), rating=incident.rating)
     status = rules.Status()
-    out = []
+    out: list[Any] = []
     for kind, when, to, extra in log:
         a = extra.get("a")
         before = status.state.value if out else None

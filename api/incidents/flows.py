@@ -131,7 +131,8 @@ def status_of(incident: Incident) -> rules.Status:
 
 def deadlines_of(incident: Incident) -> dict[Stage, dt.datetime]:
     """The incident's four deadlines."""
-    return {Stage.ACKNOWLEDGE: incident.acknowledge_due_at, Stage.DISPATCH: incident.dispatch_due_at,
+    # Deadlines are set when the incident is filed (set_deadlines), so none is None here.
+    return {Stage.ACKNOWLEDGE: incident.acknowledge_due_at, Stage.DISPATCH: incident.dispatch_due_at,  # type: ignore[dict-item]
             Stage.ARRIVE: incident.arrive_due_at, Stage.RESOLVE: incident.resolve_due_at}  # type: ignore[dict-item]
 
 
@@ -232,9 +233,11 @@ def _store_photos(db_session: Session, settings: Settings, incident: Incident, p
 
 
 def _validate_report(db_session: Session, settings: Settings, data: NewReport, now: dt.datetime
-                     ) -> tuple[float, float]:
+                     ) -> tuple[float, float, str]:
+    """The report's location and its category's default priority, or every problem at once."""
     errors: list[FieldError] = []
-    if service.get_category(db_session=db_session, code=data.category) is None:
+    category = service.get_category(db_session=db_session, code=data.category)
+    if category is None:
         errors.append(FieldError(Code.UNKNOWN_CATEGORY.value, f"Unknown category {data.category!r}.",
                                  "category", "Loại sự việc không hợp lệ."))
     if not data.idempotency_key.strip() or len(data.idempotency_key) > 100:
@@ -261,7 +264,8 @@ def _validate_report(db_session: Session, settings: Settings, data: NewReport, n
                                  "Vị trí không hợp lệ."))
     if errors:
         raise DomainError(*errors)
-    return lat, lng  # type: ignore[return-value]
+    assert category is not None
+    return lat, lng, category.default_priority  # type: ignore[return-value]
 
 
 def _replay(db_session: Session, report: Report, request_hash: str) -> Filed:
@@ -286,7 +290,7 @@ def report_incident(*, db_session: Session, settings: Settings, principal: Princ
                                    idempotency_key=data.idempotency_key)
     if existing is not None:
         return _replay(db_session, existing, request_hash)
-    lat, lng = _validate_report(db_session, settings, data, now)
+    lat, lng, priority = _validate_report(db_session, settings, data, now)
     description = (data.description or "").strip()
     report = Report(reporter_account_id=account_id, idempotency_key=data.idempotency_key,
                     request_hash=request_hash, channel=channel.value, category=data.category,
@@ -305,7 +309,8 @@ def report_incident(*, db_session: Session, settings: Settings, principal: Princ
             raise
         return _replay(db_session, winner, request_hash)
     filed = _file(db_session, settings, principal, report, description=description, lat=lat, lng=lng,
-                  address=data.address, occurred_at=data.occurred_at, channel=channel, now=now)
+                  address=data.address, occurred_at=data.occurred_at, channel=channel, now=now,
+                  default_priority=priority)
     _store_photos(db_session, settings, filed.incident, data.photos, report_id=report.id)
     db_session.flush()
     return filed
@@ -314,8 +319,10 @@ def report_incident(*, db_session: Session, settings: Settings, principal: Princ
 def _file(db_session: Session, settings: Settings, principal: Principal | None, report: Report, *,
           description: str, lat: float | None, lng: float | None, address: str | None,
           occurred_at: dt.datetime | None, channel: Channel, now: dt.datetime,
-          into: Incident | None = None, unit_code: str | None = None, find_duplicates: bool = True) -> Filed:
-    """Attaches a stored report to `into`, to an open duplicate, or to a new incident."""
+          into: Incident | None = None, unit_code: str | None = None, find_duplicates: bool = True,
+          default_priority: str | None = None) -> Filed:
+    """Attaches a stored report to `into`, to an open duplicate, or to a new incident (at `default_priority`
+    when the caller already read the category, else at the category's)."""
     if into is None and find_duplicates and lat is not None and lng is not None:
         window = dt.timedelta(seconds=settings.incident_duplicate_window_seconds)
         compatible = sorted(rules.compatible_categories(report.category))
@@ -335,8 +342,10 @@ def _file(db_session: Session, settings: Settings, principal: Principal | None, 
         db_session.flush()
         append_event(db_session, into, kind, principal, now, data={"report_id": report.id, "channel": channel.value})
         return Filed(incident=into, report=report, attached_to_existing=True)
-    category = service.get_category(db_session=db_session, code=report.category)
-    incident = Incident(category=report.category, priority=category.default_priority if category else "P4",
+    if default_priority is None:
+        category = service.get_category(db_session=db_session, code=report.category)
+        default_priority = category.default_priority if category else "P4"
+    incident = Incident(category=report.category, priority=default_priority,
                         state=IncidentState.REPORTED.value, channel=channel.value, description=description,
                         lat=lat, lng=lng, address=address,
                         unit_code=unit_code or settings.incident_default_unit_code,

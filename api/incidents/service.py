@@ -129,17 +129,24 @@ def reports_of(*, db_session: Session, incident_ids: Sequence[int]) -> list[Repo
                                    .order_by(Report.incident_id, Report.id)))
 
 
-def first_reports_with_accounts(*, db_session: Session, incident_ids: Sequence[int]
-                                ) -> dict[int, tuple[Report, Account | None, HotlineCall | None]]:
-    """Each incident's first report with its reporter's account or hotline call: one query."""
+def first_reporters(*, db_session: Session, incident_ids: Sequence[int]) -> dict[int, Any]:
+    """Each incident's first report with what is shown of its reporter (account or hotline call): one query.
+
+    Plain rows of the columns the API shows (`report_id reporter_account_id channel created_at account_pk
+    full_name phone call_pk caller_name callback_number is_tourist language`), not ORM objects: a page of 50
+    would otherwise build 150 mapped objects (an account has many columns) only to read a few of them."""
     if not incident_ids:
         return {}
     first = (select(Report.incident_id, func.min(Report.id).label("rid"))
              .where(Report.incident_id.in_(incident_ids)).group_by(Report.incident_id).subquery())
-    stmt = (select(Report, Account, HotlineCall).join(first, first.c.rid == Report.id)
+    stmt = (select(Report.incident_id, Report.id.label("report_id"), Report.reporter_account_id, Report.channel,
+                   Report.created_at, Account.id.label("account_pk"), Account.full_name, Account.phone,
+                   HotlineCall.id.label("call_pk"), HotlineCall.caller_name, HotlineCall.callback_number,
+                   HotlineCall.is_tourist, HotlineCall.language)
+            .join(first, first.c.rid == Report.id)
             .outerjoin(Account, Account.id == Report.reporter_account_id)
             .outerjoin(HotlineCall, HotlineCall.report_id == Report.id))
-    return {r.incident_id: (r, a, h) for r, a, h in db_session.execute(stmt)}
+    return {r.incident_id: r for r in db_session.execute(stmt)}
 
 
 def reporter_ids(*, db_session: Session, incident_id: int) -> list[int]:
@@ -181,26 +188,34 @@ def events_of(*, db_session: Session, incident_ids: Sequence[int]) -> list[Incid
                                    .order_by(IncidentEvent.incident_id, IncidentEvent.at, IncidentEvent.id)))
 
 
-def last_events(*, db_session: Session, incident_ids: Sequence[int]) -> dict[int, IncidentEvent]:
-    """Each incident's latest event: one query."""
+def last_events(*, db_session: Session, incident_ids: Sequence[int]) -> dict[int, Any]:
+    """Each incident's latest event: one query. Plain rows with the attributes `IncidentEvent.from_row` reads
+    (id incident_id kind at from_state to_state note unit_id assignment_state photos), not ORM objects."""
     if not incident_ids:
         return {}
     last = (select(func.max(IncidentEvent.id).label("eid")).where(IncidentEvent.incident_id.in_(incident_ids))
             .group_by(IncidentEvent.incident_id).subquery())
-    rows = db_session.scalars(select(IncidentEvent).join(last, last.c.eid == IncidentEvent.id))
-    return {e.incident_id: e for e in rows}
+    stmt = (select(IncidentEvent.id, IncidentEvent.incident_id, IncidentEvent.kind, IncidentEvent.at,
+                   IncidentEvent.from_state, IncidentEvent.to_state, IncidentEvent.note, IncidentEvent.unit_id,
+                   IncidentEvent.assignment_state, IncidentEvent.photos)
+            .join(last, last.c.eid == IncidentEvent.id))
+    return {e.incident_id: e for e in db_session.execute(stmt)}
 
 
 def assignments_with_units(*, db_session: Session, incident_ids: Sequence[int]
-                           ) -> dict[int, list[tuple[Assignment, ResponderUnit]]]:
-    """Each incident's assignments with their units: one query."""
-    out: dict[int, list[tuple[Assignment, ResponderUnit]]] = {i: [] for i in incident_ids}
+                           ) -> dict[int, list[tuple[Any, ResponderUnit]]]:
+    """Each incident's assignments with their units: one query. An assignment is a plain row with the attributes
+    `Assignment.from_rows` reads (id incident_id state assigned_at en_route_at on_scene_at cleared_at); units are
+    mapped objects (a few dozen, shared between incidents through the identity map)."""
+    out: dict[int, list[tuple[Any, ResponderUnit]]] = {i: [] for i in incident_ids}
     if not incident_ids:
         return out
-    stmt = (select(Assignment, ResponderUnit).join(ResponderUnit, ResponderUnit.id == Assignment.unit_id)
+    stmt = (select(Assignment.id, Assignment.incident_id, Assignment.state, Assignment.assigned_at,
+                   Assignment.en_route_at, Assignment.on_scene_at, Assignment.cleared_at, ResponderUnit)
+            .join(ResponderUnit, ResponderUnit.id == Assignment.unit_id)
             .where(Assignment.incident_id.in_(incident_ids)).order_by(Assignment.incident_id, Assignment.id))
-    for a, u in db_session.execute(stmt):
-        out[a.incident_id].append((a, u))
+    for row in db_session.execute(stmt):
+        out[row.incident_id].append((row, row[-1]))
     return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -16,7 +16,20 @@ class SessionLoader(DataLoader[K, V], Generic[K, V]):
 
     def __init__(self, context: Any) -> None:
         self.context = context
+        self._ready: dict[K, V | None] = {}
         super().__init__(load_fn=self._load)
+
+    def prefetch(self, keys: Iterable[K]) -> None:
+        """Loads these keys now, synchronously, in the caller's read transaction: for a list resolver that knows
+        its page. Fields then answer from `peek` without awaiting (an async field per row costs ~10x a sync
+        one in the executor). Call it only where a blocking read is allowed, never inside a write."""
+        missing = [k for k in dict.fromkeys(keys) if k not in self._ready]
+        if missing:
+            self._ready.update(zip(missing, self.load_batch(missing), strict=True))
+
+    def peek(self, key: K, default: Any) -> Any:
+        """The prefetched value for `key` (None where missing), or `default` when it was not prefetched."""
+        return self._ready[key] if key in self._ready else default
 
     async def _load(self, keys: Sequence[K]) -> list[V | None]:
         try:

@@ -27,12 +27,11 @@ class IncidentByIdLoader(SessionLoader[int, Incident]):
         return [rows.get(k) for k in keys]
 
 
-class ReporterByIncidentLoader(SessionLoader[int, tuple[Any, Any, Any]]):
-    """Loads each incident's first report with its reporter's account or hotline call."""
+class ReporterByIncidentLoader(SessionLoader[int, Any]):
+    """Loads each incident's first report with what is shown of its reporter (a plain row, nothing to detach)."""
 
-    def load_batch(self, keys: list[int]) -> list[tuple[Any, Any, Any] | None]:
-        rows = service.first_reports_with_accounts(db_session=self.context.session, incident_ids=keys)
-        _detach(self, *(obj for row in rows.values() for obj in row))
+    def load_batch(self, keys: list[int]) -> list[Any | None]:
+        rows = service.first_reporters(db_session=self.context.session, incident_ids=keys)
         return [rows.get(k) for k in keys]
 
 
@@ -41,16 +40,15 @@ class AssignmentsByIncidentLoader(SessionLoader[int, list[tuple[Any, ResponderUn
 
     def load_batch(self, keys: list[int]) -> list[list[tuple[Any, ResponderUnit]] | None]:
         rows = service.assignments_with_units(db_session=self.context.session, incident_ids=keys)
-        _detach(self, *(obj for pairs in rows.values() for pair in pairs for obj in pair))
+        _detach(self, *{id(unit): unit for pairs in rows.values() for _, unit in pairs}.values())
         return [rows.get(k, []) for k in keys]
 
 
-class LastEventByIncidentLoader(SessionLoader[int, IncidentEvent]):
-    """Loads each incident's latest event."""
+class LastEventByIncidentLoader(SessionLoader[int, Any]):
+    """Loads each incident's latest event (a plain row, nothing to detach)."""
 
-    def load_batch(self, keys: list[int]) -> list[IncidentEvent | None]:
+    def load_batch(self, keys: list[int]) -> list[Any | None]:
         rows = service.last_events(db_session=self.context.session, incident_ids=keys)
-        _detach(self, *rows.values())
         return [rows.get(k) for k in keys]
 
 

@@ -45,7 +45,7 @@ async def _read_photos(info: Info, uploads: list[Upload] | None) -> tuple[Prepar
     info.context.release()
     prepared = []
     for index, upload in enumerate(uploads):
-        data = await upload.read(settings.max_upload_bytes + 1)
+        data = await upload.read(settings.max_upload_bytes + 1)  # type: ignore[attr-defined]  # UploadFile
         try:
             prepared.append(await asyncio.to_thread(prepare_image, data, max_bytes=settings.max_upload_bytes,
                                                     max_pixels=settings.incident_max_photo_pixels))
@@ -289,6 +289,7 @@ class IncidentMutation:
         from api.incidents import service
 
         unit = service.get_unit(db_session=info.context.session, unit_id=assignment.unit_id)
+        assert unit is not None  # an assignment's unit is a foreign key
         return UpdateAssignmentPayload(assignment=Assignment.from_rows(assignment, unit),
                                        incident=Incident.from_row(incident))
 

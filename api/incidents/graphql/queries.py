@@ -105,7 +105,9 @@ class IncidentQuery:
             reported_before=f.reported_before)
         page = paginate(info.context.session, stmt, keys=INCIDENT_ORDER, first=first, after=after, last=last,
                         before=before)
-        return to_connection(page, Incident.from_row)
+        connection = to_connection(page, Incident.from_row)
+        Incident.prefetch(info, [edge.node for edge in connection.edges])
+        return connection
 
     @strawberry.field(extensions=allow(*PEOPLE), description="One incident: staff, or one of its reporters.")
     def incident(self, info: Info, id: relay.GlobalID) -> Incident | None:
@@ -124,7 +126,9 @@ class IncidentQuery:
         stmt = service.incidents_query(reporter_account_id=info.context.principal.account_id or 0)
         page = paginate(info.context.session, stmt, keys=INCIDENT_ORDER, first=first, after=after, last=last,
                         before=before)
-        return to_connection(page, Incident.from_row)
+        connection = to_connection(page, Incident.from_row)
+        Incident.prefetch(info, [edge.node for edge in connection.edges])
+        return connection
 
     @strawberry.field(extensions=public(), description="Incidents as anyone may see them: category, state, times and "
                       "a location rounded to ~100 m; no personal data. Rejected and merged ones are left out.")

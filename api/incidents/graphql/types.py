@@ -29,15 +29,15 @@ from api.incidents.graphql.unit_types import Assignment
 from api.incidents.models import Incident as IncidentRow
 from api.incidents.models import IncidentEvent as EventRow
 from api.incidents.models import IncidentPhoto as PhotoRow
-from api.incidents.models import Report as ReportRow
 
 IncidentError = error_type("IncidentError", IncidentErrorCode)
-IncidentCategoryCode = strawberry.enum(
+# Typed Any: mypy cannot see the members of enums built at run time (categories are reference data).
+IncidentCategoryCode: Any = strawberry.enum(  # type: ignore[call-overload]
     enum.Enum("IncidentCategoryCode", {c.code: c.code for c in rules.CATEGORIES}),  # type: ignore[misc]
     description="What kind of incident it is.",
 )
-IncidentStateEnum = strawberry.enum(rules.IncidentState, name="IncidentState")
-IncidentPriority = strawberry.enum(rules.Priority, name="IncidentPriority", description="P1 most urgent.")
+IncidentStateEnum: Any = strawberry.enum(rules.IncidentState, name="IncidentState")
+IncidentPriority: Any = strawberry.enum(rules.Priority, name="IncidentPriority", description="P1 most urgent.")
 IncidentChannel = strawberry.enum(rules.Channel, name="IncidentChannel")
 IncidentEventKind = strawberry.enum(rules.EventKind, name="IncidentEventKind")
 ResponseStage = strawberry.enum(rules.Stage, name="ResponseStage")
@@ -143,6 +143,24 @@ class IncidentEvent:
         return Incident.from_row(row) if row else None
 
 
+_LATER = object()
+_PREFETCHABLE = {"reporter": ReporterByIncidentLoader, "assignments": AssignmentsByIncidentLoader,
+                 "lastEvent": LastEventByIncidentLoader}
+
+
+def _selected_names(selections: Iterable[Any]) -> set[str]:
+    """Every field name selected anywhere below these selections (fragments included)."""
+    out: set[str] = set()
+    stack = list(selections)
+    while stack:
+        sel = stack.pop()
+        name = getattr(sel, "name", None)
+        if name:
+            out.add(name)
+        stack.extend(getattr(sel, "selections", None) or ())
+    return out
+
+
 def _state(value: str | None) -> rules.IncidentState | None:
     return rules.IncidentState(value) if value else None
 
@@ -175,12 +193,15 @@ class Reporter:
         return self.phone_number
 
 
-def _reporter(report: ReportRow, account: Any, call: Any) -> Reporter:
-    return Reporter(report_pk=report.id or 0, owner=report.reporter_account_id,
-                    channel=rules.Channel(report.channel), reported_at=report.created_at,
-                    is_tourist=call.is_tourist if call else None, language=call.language if call else None,
-                    name=(account.full_name if account else call.caller_name if call else None),
-                    phone_number=(account.phone if account else call.callback_number if call else None))
+def _reporter(row: Any) -> Reporter:
+    """From a `service.first_reporters` row: the account's name and phone, else the hotline caller's."""
+    account = row.account_pk is not None
+    call = row.call_pk is not None
+    return Reporter(report_pk=row.report_id or 0, owner=row.reporter_account_id,
+                    channel=rules.Channel(row.channel), reported_at=row.created_at,
+                    is_tourist=row.is_tourist if call else None, language=row.language if call else None,
+                    name=(row.full_name if account else row.caller_name if call else None),
+                    phone_number=(row.phone if account else row.callback_number if call else None))
 
 
 @strawberry.type(description="One submission attached to an incident.")
@@ -259,27 +280,63 @@ class Incident(relay.Node):
     def merged_into_id(self) -> relay.GlobalID | None:
         return relay.GlobalID("Incident", str(self.merged_into)) if self.merged_into else None
 
+    # reporter, assignments and lastEvent are sync fields: answered from what the list resolver prefetched
+    # for its page (`Incident.prefetch`), else they hand the executor an awaitable that goes through the
+    # request's DataLoader (single objects, mutation payloads, nested incidents).
+
     @strawberry.field(description="Who reported it first: staff, or that reporter, only; null for others.")
-    async def reporter(self, info: Info) -> Reporter | None:
-        found = await info.context.loader(ReporterByIncidentLoader).load(self.pk)
+    def reporter(self, info: Info) -> Reporter | None:
+        found = info.context.loader(ReporterByIncidentLoader).peek(self.pk, _LATER)
+        if found is _LATER:
+            return self._reporter_later(info)  # type: ignore[return-value]
+        return self._visible_reporter(info, found)
+
+    async def _reporter_later(self, info: Info) -> Reporter | None:
+        return self._visible_reporter(info, await info.context.loader(ReporterByIncidentLoader).load(self.pk))
+
+    @staticmethod
+    def _visible_reporter(info: Info, found: Any) -> Reporter | None:
         if found is None:
             return None
-        report, account, call = found
         principal = info.context.principal
         if not flows.is_staff_viewer(principal) and (
-                principal.account_id is None or principal.account_id != report.reporter_account_id):
+                principal.account_id is None or principal.account_id != found.reporter_account_id):
             return None
-        return _reporter(report, account, call)
+        return _reporter(found)
 
     @strawberry.field(description="Units sent, with their progress.")
-    async def assignments(self, info: Info) -> list[Assignment]:
+    def assignments(self, info: Info) -> list[Assignment]:
+        rows = info.context.loader(AssignmentsByIncidentLoader).peek(self.pk, _LATER)
+        if rows is _LATER:
+            return self._assignments_later(info)  # type: ignore[return-value]
+        return [Assignment.from_rows(a, u) for a, u in rows or []]
+
+    async def _assignments_later(self, info: Info) -> list[Assignment]:
         rows = await info.context.loader(AssignmentsByIncidentLoader).load(self.pk)
         return [Assignment.from_rows(a, u) for a, u in rows or []]
 
     @strawberry.field(description="The latest timeline entry.")
-    async def last_event(self, info: Info) -> IncidentEvent | None:
+    def last_event(self, info: Info) -> IncidentEvent | None:
+        row = info.context.loader(LastEventByIncidentLoader).peek(self.pk, _LATER)
+        if row is _LATER:
+            return self._last_event_later(info)  # type: ignore[return-value]
+        return IncidentEvent.from_row(row) if row else None
+
+    async def _last_event_later(self, info: Info) -> IncidentEvent | None:
         row = await info.context.loader(LastEventByIncidentLoader).load(self.pk)
         return IncidentEvent.from_row(row) if row else None
+
+    @classmethod
+    def prefetch(cls, info: Info, incidents: list[Incident]) -> None:
+        """Loads, for a whole page and in the list resolver's read transaction, the relations the query
+        selects (one statement each, as the DataLoaders would), so the row fields need not await."""
+        if not incidents:
+            return
+        wanted = _selected_names(info.selected_fields)
+        keys = [i.pk for i in incidents]
+        for name, loader in _PREFETCHABLE.items():
+            if name in wanted:
+                info.context.loader(loader).prefetch(keys)
 
     @strawberry.field(description="Every change, oldest first.")
     async def timeline(self, info: Info) -> list[IncidentEvent]:

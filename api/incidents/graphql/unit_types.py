@@ -16,7 +16,7 @@ from api.incidents.models import ResponderUnit as UnitRow
 
 ResponderUnitType = strawberry.enum(rules.UnitType, name="ResponderUnitType")
 UnitReadiness = strawberry.enum(rules.Readiness, name="UnitReadiness")
-AssignmentStateEnum = strawberry.enum(rules.AssignmentState, name="AssignmentState")
+AssignmentStateEnum: Any = strawberry.enum(rules.AssignmentState, name="AssignmentState")
 
 
 def _staff(info: Info) -> bool:
