@@ -25,7 +25,7 @@ from api.cli import upgrade_and_load_reference
 from api.core.auth import Principal, Role
 from api.core.model import utcnow
 from api.db import Database
-from api.incidents import flows, service
+from api.incidents import filing, flows, service
 from api.incidents.demo import UNITS
 from api.incidents.models import ResponderUnit
 from tests.conftest import base_settings
@@ -70,8 +70,8 @@ def _seed(database: Database, settings: Any) -> list[tuple[int, str, str]]:
                                       located_at=utcnow(), unit_code="31078"))
         for i in range(OPEN_INCIDENTS):
             lat, lng = 10.03 + (i // 20) * 0.0145, 103.90 + (i % 20) * 0.0075
-            filed = flows.log_hotline_call(db_session=session, settings=settings, principal=principal,
-                                           call=flows.NewHotlineCall(category=rng.choice(CATEGORIES),
+            filed = filing.log_hotline_call(db_session=session, settings=settings, principal=principal,
+                                           call=filing.NewHotlineCall(category=rng.choice(CATEGORIES),
                                                                      description=f"Cuộc gọi thử {i}", lat=lat, lng=lng))
             incident = filed.incident
             made.append((incident.id or 0, incident.category, incident.state))

@@ -10,7 +10,7 @@ from api.cameras import flows as camera_flows
 from api.cameras import service as camera_service
 from api.config import Settings
 from api.core.model import utcnow
-from api.incidents import flows
+from api.incidents import filing
 from api.incidents.models import Channel, Report
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def raise_pending(*, db_session: Session, settings: Settings, limit: int = BATCH
                         occurred_at=event.started_at, created_at=now)
         db_session.add(report)
         db_session.flush()
-        filed = flows._file(db_session, settings, None, report, description=description, lat=camera.lat,
+        filed = filing.file_report(db_session, settings, None, report, description=description, lat=camera.lat,
                             lng=camera.lng, address=None, occurred_at=event.started_at, channel=Channel.CAMERA,
                             now=now, unit_code=camera.unit_code)
         camera_flows.link_incident(db_session=db_session, event_id=event.id or 0, incident_id=filed.incident.id or 0)

@@ -17,7 +17,7 @@ from api.core.bus import queue_event
 from api.core.model import utcnow
 from api.incidents import rules, service
 from api.incidents.errors import IncidentErrorCode as Code
-from api.incidents.flows import _error, _notify, _text, append_event, check, load, reference
+from api.incidents.flows import append_event, check, clean_text, fail, load, notify, reference
 from api.incidents.models import Assignment, Incident, ResponderUnit
 from api.incidents.rules import Action, AssignmentState, EventKind, IncidentState, Readiness
 
@@ -47,7 +47,7 @@ def require_assigned_responder(db_session: Session, incident: Incident, principa
     unit_id = _responder_unit(principal)
     active = service.active_assignments(db_session=db_session, incident_id=incident.id or 0)
     if unit_id is None or all(a.unit_id != unit_id for a in active):
-        raise _error(Code.PERMISSION_DENIED, "Your unit is not assigned to this incident.",
+        raise fail(Code.PERMISSION_DENIED, "Your unit is not assigned to this incident.",
                      "Đơn vị của bạn không được phân công sự việc này.")
 
 
@@ -75,14 +75,14 @@ def dispatch(*, db_session: Session, principal: Principal, incident_id: int, uni
     now = now or utcnow()
     incident = load(db_session, incident_id)
     check(db_session, Action.DISPATCH, incident, principal, {"units": list(unit_ids)})
-    note = _text(note, "note")
+    note = clean_text(note, "note")
     units = {u.id: u for u in service.get_units(db_session=db_session, unit_ids=sorted(set(unit_ids)))}
     for index, unit_id in enumerate(unit_ids):
         unit = units.get(unit_id)
         if unit is None:
-            raise _error(Code.NOT_FOUND, "No such unit.", "Không tìm thấy đơn vị.", f"unit_ids.{index}")
+            raise fail(Code.NOT_FOUND, "No such unit.", "Không tìm thấy đơn vị.", f"unit_ids.{index}")
         if unit.readiness == Readiness.OUT_OF_SERVICE.value:
-            raise _error(Code.UNIT_UNAVAILABLE, f"{unit.name} is out of service.",
+            raise fail(Code.UNIT_UNAVAILABLE, f"{unit.name} is out of service.",
                          f"{unit.name} đang ngừng hoạt động.", f"unit_ids.{index}")
     sent = []
     for unit_id in dict.fromkeys(unit_ids):
@@ -105,12 +105,12 @@ def dispatch(*, db_session: Session, principal: Principal, incident_id: int, uni
                      data={"assignment_id": assignment.id})
         sent.append(unit_id)
     if not sent:
-        raise _error(Code.DUPLICATE, "These units are already on this incident.",
+        raise fail(Code.DUPLICATE, "These units are already on this incident.",
                      "Các đơn vị này đã được phân công cho sự việc.", "unit_ids")
     category = rules.CATEGORY_BY_CODE.get(incident.category)
     for unit_id in sent:
         where = incident.address or (f"{incident.lat:.5f}, {incident.lng:.5f}" if incident.lat is not None else "?")
-        _notify(db_session, service.responder_ids(db_session=db_session, unit_ids=[unit_id]), "unit_dispatched",
+        notify(db_session, service.responder_ids(db_session=db_session, unit_ids=[unit_id]), "unit_dispatched",
                 {"unit": units[unit_id].name, "reference": reference(incident), "address": where,
                  "category": category.name_vi if category else incident.category},
                 data={"incidentId": str(incident.id), "unitId": str(unit_id)}, collapse_key=f"dispatch-{incident.id}")
@@ -127,19 +127,19 @@ def update_assignment(*, db_session: Session, principal: Principal, assignment_i
     now = now or utcnow()
     assignment = service.get_assignment(db_session=db_session, assignment_id=assignment_id)
     if assignment is None:
-        raise _error(Code.NOT_FOUND, "No such assignment.", "Không tìm thấy phân công.", "assignment_id")
+        raise fail(Code.NOT_FOUND, "No such assignment.", "Không tìm thấy phân công.", "assignment_id")
     incident = load(db_session, assignment.incident_id)
     allowed = principal.has(Role.DISPATCHER, Role.POLICE, Role.ADMIN) or (
         principal.has(Role.RESPONDER) and _responder_unit(principal) == assignment.unit_id)
     if not allowed:
-        raise _error(Code.PERMISSION_DENIED, "Only the unit's responders or a dispatcher may update this.",
+        raise fail(Code.PERMISSION_DENIED, "Only the unit's responders or a dispatcher may update this.",
                      "Chỉ thành viên đơn vị hoặc điều phối viên được cập nhật.", "assignment_id")
     if incident.state != IncidentState.DISPATCHED.value and state != AssignmentState.CLEARED:
-        raise _error(Code.INVALID_STATE, f"The incident is {incident.state}; units can only clear.",
+        raise fail(Code.INVALID_STATE, f"The incident is {incident.state}; units can only clear.",
                      f"Sự việc đang ở trạng thái {incident.state}; đơn vị chỉ có thể rời hiện trường.", "state")
     current = AssignmentState(assignment.state)
     if not rules.can_advance_assignment(current, state):
-        raise _error(Code.INVALID_STATE, f"A unit that is {current.value} cannot go to {state.value}.",
+        raise fail(Code.INVALID_STATE, f"A unit that is {current.value} cannot go to {state.value}.",
                      f"Đơn vị ở trạng thái {current.value} không thể chuyển sang {state.value}.", "state")
     assignment.state = state.value
     setattr(assignment, _STAMP[state], now)
@@ -147,7 +147,7 @@ def update_assignment(*, db_session: Session, principal: Principal, assignment_i
     unit = service.get_unit(db_session=db_session, unit_id=assignment.unit_id)
     if state == AssignmentState.CLEARED and unit is not None:
         _free_unit_if_idle(db_session, unit, now)
-    append_event(db_session, incident, EventKind.ASSIGNMENT_UPDATED, principal, now, note=_text(note, "note"),
+    append_event(db_session, incident, EventKind.ASSIGNMENT_UPDATED, principal, now, note=clean_text(note, "note"),
                  unit_id=assignment.unit_id, assignment_state=state, data={"assignment_id": assignment.id})
     return assignment, incident
 
@@ -160,12 +160,12 @@ def update_unit_status(*, db_session: Session, principal: Principal, unit_id: in
     unit_id = unit_id if unit_id is not None else _responder_unit(principal)
     unit = service.get_unit(db_session=db_session, unit_id=unit_id) if unit_id is not None else None
     if unit is None:
-        raise _error(Code.NOT_FOUND, "No such unit.", "Không tìm thấy đơn vị.", "unit_id")
+        raise fail(Code.NOT_FOUND, "No such unit.", "Không tìm thấy đơn vị.", "unit_id")
     if not principal.has(Role.DISPATCHER, Role.ADMIN) and _responder_unit(principal) != unit.id:
-        raise _error(Code.PERMISSION_DENIED, "You may update only your own unit.",
+        raise fail(Code.PERMISSION_DENIED, "You may update only your own unit.",
                      "Bạn chỉ được cập nhật đơn vị của mình.", "unit_id")
     if (lat is None) != (lng is None) or (lat is not None and not rules.valid_location(lat, lng or 0.0)):
-        raise _error(Code.INVALID, "This is not a valid location.", "Vị trí không hợp lệ.", "location")
+        raise fail(Code.INVALID, "This is not a valid location.", "Vị trí không hợp lệ.", "location")
     if readiness is not None:
         unit.readiness = readiness.value
     if lat is not None:
@@ -183,7 +183,7 @@ def recommend_units(*, db_session: Session, settings: Settings, incident_id: int
     now = now or utcnow()
     incident = service.get_incident(db_session=db_session, incident_id=incident_id)
     if incident is None:
-        raise _error(Code.NOT_FOUND, "No such incident.", "Không tìm thấy sự việc.", "incident_id")
+        raise fail(Code.NOT_FOUND, "No such incident.", "Không tìm thấy sự việc.", "incident_id")
     if incident.lat is None or incident.lng is None:
         return []
     category = rules.CATEGORY_BY_CODE.get(incident.category)
@@ -238,7 +238,7 @@ def escalate(*, db_session: Session, incident: Incident, now: dt.datetime) -> li
                      note=f"{stage.value} deadline passed",
                      data={"stage": stage.value, "priority_from": before, "priority_to": incident.priority})
         late = max(0, int((now - deadlines_of(incident)[stage]).total_seconds() // 60))
-        _notify(db_session, service.supervisor_ids(db_session=db_session, unit_code=incident.unit_code),
+        notify(db_session, service.supervisor_ids(db_session=db_session, unit_code=incident.unit_code),
                 "deadline_breached", {"reference": reference(incident), "step": STEP_NAMES[stage], "minutes": late},
                 data={"incidentId": str(incident.id), "stage": stage.value}, collapse_key=f"breach-{incident.id}")
     refresh_due(incident)

@@ -15,7 +15,7 @@ from api.core.auth import Principal, Role
 from api.core.gql.context import Context
 from api.core.state import AppState
 from api.db import Database
-from api.incidents import demo, dispatch, flows
+from api.incidents import demo, dispatch, filing
 from api.incidents.models import Incident, IncidentEvent, Report, ResponderUnit
 from api.notifications import flows as notifications
 from api.notifications.models import OutboxMessage
@@ -123,8 +123,8 @@ def _old_incident(database: Database, settings: Settings, cast: Cast, category: 
     principal = Principal(roles=frozenset({Role.CITIZEN}), account_id=cast.citizen.account_id, display="c")
     spot = elsewhere()
     with database.transaction() as s:
-        filed = flows.report_incident(db_session=s, settings=settings, principal=principal, now=dt.datetime.now(dt.UTC) - age,
-                                      data=flows.NewReport(category=category, description="cũ", lat=spot["lat"],
+        filed = filing.report_incident(db_session=s, settings=settings, principal=principal, now=dt.datetime.now(dt.UTC) - age,
+                                      data=filing.NewReport(category=category, description="cũ", lat=spot["lat"],
                                                            lng=spot["lng"], occurred_at=None,
                                                            idempotency_key=str(uuid.uuid4())))
         return filed.incident.id or 0

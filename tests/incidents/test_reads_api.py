@@ -14,7 +14,7 @@ from api.config import Settings
 from api.core.audit import AuditRecord
 from api.core.auth import Principal, Role
 from api.db import Database
-from api.incidents import dispatch, flows
+from api.incidents import dispatch, filing, flows
 from tests.conftest import gql
 from tests.factories import make_api_key
 from tests.incidents.conftest import Cast, gid
@@ -121,7 +121,7 @@ def _seed_dispatched(database: Database, settings: Settings, cast: Cast, count: 
     with database.transaction() as s:
         for _ in range(count):
             spot = elsewhere()
-            filed = flows.report_incident(db_session=s, settings=settings, principal=citizen, data=flows.NewReport(
+            filed = filing.report_incident(db_session=s, settings=settings, principal=citizen, data=filing.NewReport(
                 category="THEFT", description="x", lat=spot["lat"] + 0.5, lng=spot["lng"], occurred_at=None,
                 idempotency_key=str(uuid.uuid4())))
             flows.acknowledge(db_session=s, principal=dispatcher, incident_id=filed.incident.id or 0)

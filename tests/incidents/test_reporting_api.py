@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from api.config import Settings
 from api.core.auth import Principal, Role
 from api.db import Database
-from api.incidents import flows
+from api.incidents import filing
 from api.incidents.models import HotlineCall, Incident, IncidentEvent, Report
 from tests.conftest import gql
 from tests.incidents.conftest import Cast, gid
@@ -72,7 +72,7 @@ def test_twenty_threads_filing_the_same_report_at_once_create_one_incident(datab
                                                                            cast: Cast) -> None:
     # given: real concurrency, each thread with its own connection (on PostgreSQL the unique index decides)
     principal = Principal(roles=frozenset({Role.CITIZEN}), account_id=cast.citizen.account_id, display="t")
-    data = flows.NewReport(category="FIRE", description="Cháy", lat=10.3, lng=103.9, occurred_at=None,
+    data = filing.NewReport(category="FIRE", description="Cháy", lat=10.3, lng=103.9, occurred_at=None,
                            idempotency_key=str(uuid.uuid4()))
     barrier = threading.Barrier(20)
     results: list[int] = []
@@ -82,7 +82,7 @@ def test_twenty_threads_filing_the_same_report_at_once_create_one_incident(datab
         try:
             barrier.wait()
             with database.transaction() as session:
-                filed = flows.report_incident(db_session=session, settings=settings, principal=principal, data=data)
+                filed = filing.report_incident(db_session=session, settings=settings, principal=principal, data=data)
                 results.append(filed.incident.id or 0)
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)

@@ -17,7 +17,7 @@ from api.core.gql.context import Info
 from api.core.gql.mutations import run_in_transaction, user_errors
 from api.core.gql.permissions import allow
 from api.core.media import ImageRejected, PreparedImage, prepare_image
-from api.incidents import dispatch, flows, rules
+from api.incidents import dispatch, filing, flows, regroup, rules
 from api.incidents.errors import IncidentErrorCode as Code
 from api.incidents.graphql.types import Incident, IncidentCategoryCode, IncidentError, LocationInput
 from api.incidents.graphql.unit_types import Assignment, AssignmentStateEnum, ResponderUnit, UnitReadiness
@@ -225,11 +225,11 @@ class IncidentMutation:
             photos = await _read_photos(info, input.photos)
         except DomainError as exc:
             return ReportIncidentPayload(errors=_errors(info, exc))
-        data = flows.NewReport(
+        data = filing.NewReport(
             category=input.category.value, description=input.description or "",
             lat=input.location.lat if input.location else None, lng=input.location.lng if input.location else None,
             occurred_at=input.occurred_at, idempotency_key=input.idempotency_key, photos=photos, address=input.address)
-        filed, errors = _run(info, lambda s: flows.report_incident(db_session=s, settings=ctx.state.settings,
+        filed, errors = _run(info, lambda s: filing.report_incident(db_session=s, settings=ctx.state.settings,
                                                                    principal=ctx.principal, data=data))
         if filed is None:
             return ReportIncidentPayload(errors=errors)
@@ -241,15 +241,15 @@ class IncidentMutation:
     def log_hotline_call(self, info: Info, input: LogHotlineCallInput) -> LogHotlineCallPayload:
         ctx = info.context
 
-        def work(session: Any) -> flows.Filed:
-            call = flows.NewHotlineCall(
+        def work(session: Any) -> filing.Filed:
+            call = filing.NewHotlineCall(
                 category=input.category.value, description=input.description, caller_name=input.caller_name,
                 callback_number=input.callback_number, language=input.language, is_tourist=input.tourist,
                 notes=input.notes, lat=input.location.lat if input.location else None,
                 lng=input.location.lng if input.location else None, address=input.address,
                 occurred_at=input.occurred_at,
                 incident_id=_pk(input.incident_id, "Incident", "incident_id") if input.incident_id else None)
-            return flows.log_hotline_call(db_session=session, settings=ctx.state.settings, principal=ctx.principal,
+            return filing.log_hotline_call(db_session=session, settings=ctx.state.settings, principal=ctx.principal,
                                           call=call)
 
         filed, errors = _run(info, work)
@@ -313,7 +313,7 @@ class IncidentMutation:
 
     @strawberry.mutation(extensions=allow(*OPERATORS), description="Merges a duplicate into another open incident.")
     def merge_incidents(self, info: Info, input: MergeIncidentsInput) -> MergeIncidentsPayload:
-        result, errors = _run(info, lambda s: flows.merge(
+        result, errors = _run(info, lambda s: regroup.merge(
             db_session=s, principal=info.context.principal, source_id=_pk(input.source_id, "Incident", "source_id"),
             target_id=_pk(input.target_id, "Incident", "target_id"), note=input.note))
         if result is None:
@@ -323,7 +323,7 @@ class IncidentMutation:
     @strawberry.mutation(extensions=allow(*OPERATORS), description="Moves one report to a new incident of its own.")
     def split_incident(self, info: Info, input: SplitIncidentInput) -> SplitIncidentPayload:
         ctx = info.context
-        result, errors = _run(info, lambda s: flows.split(
+        result, errors = _run(info, lambda s: regroup.split(
             db_session=s, settings=ctx.state.settings, principal=ctx.principal, report_id=input.report_id,
             note=input.note))
         if result is None:
