@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 import uuid
@@ -27,7 +28,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.config import Settings, get_settings
 from api.core.auth import ANONYMOUS
-from api.core.budget import CostBudget
+from api.core.budget import CostBudget, RedisCostBudget
 from api.core.bus import make_bus
 from api.core.errors import AccessDenied
 from api.core.gql.context import Context, pick_language
@@ -208,8 +209,18 @@ def build_state(settings: Settings) -> AppState:
         settings=settings,
         db=db,
         bus=make_bus(settings.redis_url),
-        budget=CostBudget(settings.default_cost_budget, settings.cost_refill_per_second),
+        budget=make_budget(settings),
     )
+
+
+def make_budget(settings: Settings) -> CostBudget | RedisCostBudget:
+    """Per-caller query-cost buckets: in Redis when it is configured (shared by every API process)."""
+    if settings.redis_url:
+        # Keyed by deployment (its database), so two platforms sharing a Redis never share a caller's bucket.
+        deployment = hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]
+        return RedisCostBudget(settings.redis_url, settings.default_cost_budget, settings.cost_refill_per_second,
+                               prefix=f"smartcity:{deployment}:budget:")
+    return CostBudget(settings.default_cost_budget, settings.cost_refill_per_second)
 
 
 def create_app(settings: Settings | None = None, *, state: AppState | None = None) -> Starlette:

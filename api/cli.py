@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -30,8 +31,13 @@ def cli() -> None:
 @cli.command()
 @click.option("--host", default=None, help="address to bind (default: SMARTCITY_HOST)")
 @click.option("--port", default=None, type=int, help="port (default: SMARTCITY_PORT)")
-def serve(host: str | None, port: int | None) -> None:
+@click.option("--processes", default=None, type=click.IntRange(1, 64),
+              help="processes sharing the port, one per core (default: SMARTCITY_API_PROCESSES); >1 needs Redis")
+def serve(host: str | None, port: int | None, processes: int | None) -> None:
     """Serves the GraphQL API, /healthz and /metrics."""
+    if processes is not None:
+        # Through the environment, so the spawned processes (which read settings afresh) agree.
+        os.environ["SMARTCITY_API_PROCESSES"] = str(processes)
     settings = _settings()
     _serve(settings, host, port)
 
@@ -45,11 +51,19 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     state = build_state(settings)
     check_database(state.db.engine)
     _check_redis(settings)
-    app = create_app(settings, state=state)
-    uvicorn.run(
-        app, host=host or settings.host, port=port or settings.port, log_config=None,
-        ws="websockets-sansio", proxy_headers=True, server_header=False, timeout_graceful_shutdown=10,
-    )
+    options: dict[str, Any] = {
+        "host": host or settings.host, "port": port or settings.port, "log_config": None,
+        "ws": "websockets-sansio", "proxy_headers": True, "server_header": False, "timeout_graceful_shutdown": 10,
+    }
+    if settings.api_processes == 1:
+        uvicorn.run(create_app(settings, state=state), **options)
+        return
+    # The API keeps no state of its own between requests (sessions, budgets' source of truth and the
+    # outbox are in the database, live events on Redis), so processes behind one port scale it by cores.
+    from api.serve import serve_processes
+
+    state.db.dispose()
+    sys.exit(serve_processes(settings.api_processes, options.pop("host"), options.pop("port"), options))
 
 
 def _check_redis(settings: Settings) -> None:

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     secret_key: str = Field(DEFAULT_SECRET, min_length=32, description="signs access tokens")
     host: str = Field("127.0.0.1", description="address `smartcity serve` binds")
     port: int = Field(8000, ge=1, le=65535)
+    api_processes: int = Field(
+        1, ge=1, le=64, description="`smartcity serve` processes sharing the port (one per core); >1 needs redis_url"
+    )
     public_url: str = Field("http://127.0.0.1:8000", description="how clients reach this service")
     graphiql: bool | None = Field(None, description="serve GraphiQL at /graphql; default: development only")
     anonymous_introspection: bool | None = Field(
@@ -108,6 +111,12 @@ class Settings(BaseSettings):
                 raise ValueError("SMARTCITY_GRAPHIQL must be off in production")
             if self.anonymous_introspection:
                 raise ValueError("SMARTCITY_ANONYMOUS_INTROSPECTION must be off in production")
+        if self.api_processes > 1:
+            # Live events published by one process must reach subscribers held by the others.
+            if not self.redis_url:
+                raise ValueError("SMARTCITY_API_PROCESSES > 1 needs SMARTCITY_REDIS_URL (the event bus between them)")
+            if self.worker_in_process:
+                raise ValueError("SMARTCITY_WORKER_IN_PROCESS runs with one API process; run `smartcity worker`")
         return self
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -57,3 +58,72 @@ class CostBudget:
             now = self.clock()
             level = self._level(key, now)
             return BudgetState(True, 0, int(level), self.limit, now + (self.limit - level) / self.refill)
+
+
+# One leaky bucket in a Redis hash, updated atomically: the same arithmetic as CostBudget, shared by
+# every API process. Redis's own clock, so processes (and hosts) need not agree on the time.
+# ARGV: limit, refill per second, cost (> 0 charge, < 0 refund, 0 peek). Returns {allowed, level, now}.
+_LEAKY_BUCKET = """
+local limit, refill, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local b = redis.call('HMGET', KEYS[1], 'level', 'at')
+local level = tonumber(b[1]) or limit
+local at = tonumber(b[2]) or now
+level = math.min(limit, level + math.max(0, now - at) * refill)
+local allowed = 1
+if cost > 0 then
+  if cost <= level then level = level - cost else allowed = 0 end
+elseif cost < 0 then
+  level = math.min(limit, level - cost)
+end
+if cost ~= 0 then
+  redis.call('HSET', KEYS[1], 'level', tostring(level), 'at', tostring(now))
+  redis.call('EXPIRE', KEYS[1], math.ceil(limit / refill) + 60)
+end
+return {allowed, tostring(level), tostring(now)}
+"""
+
+
+class RedisCostBudget:
+    """CostBudget's buckets kept in Redis, so a caller has one budget however many API processes serve it.
+
+    If Redis cannot be reached the request is allowed (and the outage logged once a minute): a rate limiter
+    must not take the platform down with it."""
+
+    def __init__(self, redis_url: str, limit: int, refill_per_second: float, prefix: str = "smartcity:budget:") -> None:
+        import redis
+
+        self.limit = limit
+        self.refill = refill_per_second
+        self._prefix = prefix
+        self._errors = redis.RedisError
+        self._client = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._script = self._client.register_script(_LEAKY_BUCKET)
+        self._warned_at = 0.0
+
+    def _run(self, key: str, cost: int) -> BudgetState:
+        try:
+            allowed, level_text, now_text = self._script(keys=[self._prefix + key], args=[self.limit, self.refill, cost])
+        except self._errors as exc:
+            now = time.time()
+            if now - self._warned_at > 60:
+                self._warned_at = now
+                logging.getLogger(__name__).warning("cost budgets unavailable, allowing requests: %s", exc)
+            return BudgetState(True, max(cost, 0), self.limit, self.limit, now)
+        level, now = float(level_text), float(now_text)
+        return BudgetState(bool(allowed), max(cost, 0), int(level), self.limit, now + (self.limit - level) / self.refill)
+
+    def charge(self, key: str, cost: int) -> BudgetState:
+        """Takes `cost` points if the caller has them."""
+        return self._run(key, max(cost, 0))
+
+    def refund(self, key: str, points: int) -> None:
+        """Gives back what a query was charged beyond its actual cost."""
+        if points > 0:
+            self._run(key, -points)
+
+    def peek(self, key: str) -> BudgetState:
+        """The caller's current budget without charging."""
+        state = self._run(key, 0)
+        return BudgetState(True, 0, state.remaining, state.limit, state.reset_at)

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from api.config import Settings
 from api.core.auth import ANONYMOUS, Principal
-from api.core.budget import CostBudget
+from api.core.budget import CostBudget, RedisCostBudget
 from api.core.bus import EventBus
 from api.db import Database
 
@@ -25,7 +25,7 @@ class AppState:
     settings: Settings
     db: Database
     bus: EventBus
-    budget: CostBudget
+    budget: CostBudget | RedisCostBudget
     authenticators: list[Authenticator] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 

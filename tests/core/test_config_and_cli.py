@@ -109,3 +109,11 @@ def test_the_first_admin_is_created_from_the_command_line(tmp_path: Path) -> Non
 
     with sqlite3.connect(tmp_path / "admin.db") as conn:
         assert conn.execute("select role from role_grant").fetchall() == [("admin",)]
+
+
+def test_several_api_processes_need_redis_and_an_out_of_process_worker() -> None:
+    with pytest.raises(ConfigError, match="SMARTCITY_API_PROCESSES > 1 needs SMARTCITY_REDIS_URL"):
+        load_settings(api_processes=2)
+    with pytest.raises(ConfigError, match="WORKER_IN_PROCESS runs with one API process"):
+        load_settings(api_processes=2, redis_url="redis://127.0.0.1:6379/0", worker_in_process=True)
+    assert load_settings(api_processes=2, redis_url="redis://127.0.0.1:6379/0").api_processes == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import httpx
 import jwt
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from api.config import Settings
 from api.db import Database
 from api.identity.models import Account
-from tests.conftest import gql
+from tests.conftest import REDIS_URL, gql, require_service
 from tests.factories import PASSWORD, make_api_key, make_person
 
 REGISTER = """mutation($input: RegisterCitizenInput!) { registerCitizen(input: $input) {
@@ -296,13 +297,18 @@ async def test_one_business_account_per_tax_code_and_its_owner_adds_members(
     assert refused["data"]["addOrganisationMember"]["errors"] == [{"field": "organisationId", "code": "PERMISSION_DENIED"}]
 
 
+@pytest.mark.parametrize("buckets", ["in-process", "redis"])
 async def test_a_caller_over_budget_gets_a_typed_error_and_headers_say_when_to_come_back(
-    client: httpx.AsyncClient, database: Database, settings: Settings, state
+    client: httpx.AsyncClient, database: Database, settings: Settings, state, buckets: str
 ) -> None:
-    # given: a key with a small budget that refills slowly
-    from api.core.budget import CostBudget
+    # given: a key with a small budget that refills slowly (in Redis: as every API process would share it)
+    from api.core.budget import CostBudget, RedisCostBudget
 
-    state.budget = CostBudget(limit=60, refill_per_second=0.5)
+    if buckets == "redis":
+        require_service("Redis", "127.0.0.1", 6379)
+        state.budget = RedisCostBudget(REDIS_URL, limit=60, refill_per_second=0.5, prefix=f"test:{uuid.uuid4()}:")
+    else:
+        state.budget = CostBudget(limit=60, refill_per_second=0.5)
     key = make_api_key(database, "third_party", ["incidents:read"])
     query = "{ administrativeUnits(first: 20) { edges { node { code } } } }"  # priced 41
     # when
