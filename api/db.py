@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, OperationalError
 from sqlmodel import Session, create_engine
 
 from api.config import ConfigError, Settings
@@ -42,15 +44,37 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
         return engine
     if url.get_backend_name() == "postgresql":
         options = f"-c statement_timeout={settings.statement_timeout_ms} -c timezone=UTC"
-        return create_engine(
+        engine = create_engine(
             url,
             connect_args={"options": options, "connect_timeout": 5},
             pool_size=kwargs.pop("pool_size", 10),
             max_overflow=kwargs.pop("max_overflow", 20),
-            pool_pre_ping=True,
             **kwargs,
         )
+        event.listen(engine, "checkin", _note_checkin)
+        event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect))
+        return engine
     raise ConfigError(f"invalid setting SMARTCITY_DATABASE_URL: unsupported database {url.get_backend_name()!r}")
+
+
+# pool_pre_ping costs a round trip on every checkout (two per request here) while the event loop waits.
+# A connection used within the last few seconds is alive but for a server restart in that instant; one
+# idle longer is pinged, and a dead one is replaced before the request sees it.
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Any, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    checked_in = record.info.get("checked_in_at")
+    if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
+        return  # new (just connected) or recently used
+    try:
+        dialect.do_ping(dbapi_connection)  # what pool_pre_ping runs: an empty query outside a transaction
+    except Exception as exc:  # any failure means this connection cannot be trusted
+        raise DisconnectionError(f"stale connection: {exc}") from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -30,8 +30,8 @@ def _access_token(state: AppState, token: str, session: Session) -> Principal:
     except tokens.TokenInvalid as exc:
         raise AccessDenied(str(exc), code="UNAUTHENTICATED") from None
     # One primary-key read: a signed-out or revoked session stops its access tokens at once.
-    row = service.get_auth_session(db_session=session, session_id=claims.session_id)
-    if row is None or row.revoked_at is not None or row.account_id != claims.account_id:
+    account_id = service.live_session_account(db_session=session, session_id=claims.session_id)
+    if account_id is None or account_id != claims.account_id:
         raise AccessDenied("This session has ended; sign in again.", code="UNAUTHENTICATED")
     attributes = dict(claims.attributes)
     attributes["session_id"] = claims.session_id

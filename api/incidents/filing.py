@@ -9,7 +9,6 @@ import logging
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from api.config import Settings
@@ -19,7 +18,7 @@ from api.core.media import PreparedImage
 from api.core.model import utcnow
 from api.incidents import rules, service
 from api.incidents.errors import IncidentErrorCode as Code
-from api.incidents.flows import append_event, clean_text, fail, load, set_deadlines, store_photos
+from api.incidents.flows import append_event, clean_text, fail, load, refresh_due, set_deadlines, store_photos
 from api.incidents.models import HotlineCall, Incident, Report
 from api.incidents.rules import Channel, EventKind, IncidentState
 
@@ -83,7 +82,7 @@ def _validate_report(db_session: Session, settings: Settings, data: NewReport, n
                      ) -> tuple[float, float, str]:
     """The report's location and its category's default priority, or every problem at once."""
     errors: list[FieldError] = []
-    category = service.get_category(db_session=db_session, code=data.category)
+    category = service.category_facts(db_session=db_session, code=data.category)
     if category is None:
         errors.append(FieldError(Code.UNKNOWN_CATEGORY.value, f"Unknown category {data.category!r}.",
                                  "category", "Loại sự việc không hợp lệ."))
@@ -111,18 +110,24 @@ def _validate_report(db_session: Session, settings: Settings, data: NewReport, n
                                  "Vị trí không hợp lệ."))
     if errors:
         raise DomainError(*errors)
-    assert category is not None
-    return lat, lng, category.default_priority  # type: ignore[return-value]
+    assert category is not None and lat is not None and lng is not None
+    return lat, lng, category.default_priority
 
 
 def _replay(db_session: Session, report: Report, request_hash: str) -> Filed:
     if report.request_hash != request_hash:
         raise fail(Code.IDEMPOTENCY_CONFLICT, "This key was already used for a different report.",
-                     "Mã này đã được dùng cho một phản ánh khác.", "idempotency_key")
+                   "Mã này đã được dùng cho một phản ánh khác.", "idempotency_key")
     incident = service.get_incident(db_session=db_session, incident_id=report.incident_id or 0)
     assert incident is not None
     # A report merged since follows its incident: answer with where it lives now.
     return Filed(incident=incident, report=report, attached_to_existing=report.attached_to_existing)
+
+
+def _replay_existing(db_session: Session, account_id: int, data: NewReport, request_hash: str) -> Filed | None:
+    existing = service.find_report(db_session=db_session, reporter_account_id=account_id,
+                                   idempotency_key=data.idempotency_key)
+    return _replay(db_session, existing, request_hash) if existing is not None else None
 
 
 def report_incident(*, db_session: Session, settings: Settings, principal: Principal, data: NewReport,
@@ -133,47 +138,50 @@ def report_incident(*, db_session: Session, settings: Settings, principal: Princ
     if account_id is None:
         raise fail(Code.PERMISSION_DENIED, "Sign in to report.", "Cần đăng nhập để phản ánh.", None)
     request_hash = data.request_hash()
-    existing = service.find_report(db_session=db_session, reporter_account_id=account_id,
-                                   idempotency_key=data.idempotency_key)
-    if existing is not None:
-        return _replay(db_session, existing, request_hash)
-    lat, lng, priority = _validate_report(db_session, settings, data, now)
+    try:
+        lat, lng, priority = _validate_report(db_session, settings, data, now)
+    except DomainError:
+        # A retry of a report accepted earlier gets its first answer, even if something it was checked
+        # against has changed since (a category retired, the clock moved).
+        replayed = _replay_existing(db_session, account_id, data, request_hash)
+        if replayed is None:
+            raise
+        return replayed
     description = (data.description or "").strip()
     report = Report(reporter_account_id=account_id, idempotency_key=data.idempotency_key,
                     request_hash=request_hash, channel=channel.value, category=data.category,
                     description=description, lat=lat, lng=lng, address=data.address,
                     photos=[p.sha256 for p in data.photos], occurred_at=data.occurred_at, created_at=now)
-    try:
-        # The unique (reporter, key) index decides a race between concurrent retries: the loser waits for
-        # the winner's commit (PostgreSQL) or its write lock (SQLite), then answers with the winner's result.
-        with db_session.begin_nested():
-            db_session.add(report)
-            db_session.flush()
-    except IntegrityError:
-        winner = service.find_report(db_session=db_session, reporter_account_id=account_id,
-                                     idempotency_key=data.idempotency_key)
-        if winner is None:
-            raise
-        return _replay(db_session, winner, request_hash)
+    # The unique (reporter, key) index decides between retries, in one statement (no look-up first, no
+    # savepoint): a concurrent loser waits for the winner's commit (PostgreSQL) or write lock (SQLite),
+    # inserts nothing, and answers with the winner's result.
+    if not service.insert_report_once(db_session=db_session, report=report):
+        replayed = _replay_existing(db_session, account_id, data, request_hash)
+        if replayed is None:
+            raise RuntimeError("a report's idempotency key conflicted, but no report holds it")
+        return replayed
     filed = file_report(db_session, settings, principal, report, description=description, lat=lat, lng=lng,
-                  address=data.address, occurred_at=data.occurred_at, channel=channel, now=now,
-                  default_priority=priority)
+                        address=data.address, occurred_at=data.occurred_at, channel=channel, now=now,
+                        default_priority=priority)
     store_photos(db_session, settings, filed.incident, data.photos, report_id=report.id)
     db_session.flush()
     return filed
 
 
 def file_report(db_session: Session, settings: Settings, principal: Principal | None, report: Report, *,
-          description: str, lat: float | None, lng: float | None, address: str | None,
-          occurred_at: dt.datetime | None, channel: Channel, now: dt.datetime,
-          into: Incident | None = None, unit_code: str | None = None, find_duplicates: bool = True,
-          default_priority: str | None = None) -> Filed:
+                description: str, lat: float | None, lng: float | None, address: str | None,
+                occurred_at: dt.datetime | None, channel: Channel, now: dt.datetime,
+                into: Incident | None = None, unit_code: str | None = None, find_duplicates: bool = True,
+                default_priority: str | None = None) -> Filed:
     """Attaches a stored report to `into`, to an open duplicate, or to a new incident (at `default_priority`
     when the caller already read the category, else at the category's)."""
     if into is None and find_duplicates and lat is not None and lng is not None:
         window = dt.timedelta(seconds=settings.incident_duplicate_window_seconds)
         compatible = sorted(rules.compatible_categories(report.category))
         box = rules.bounding_box(lat, lng, settings.incident_duplicate_radius_m)
+        # Two people reporting the same crash at the same instant must make one incident: reports whose
+        # areas overlap take the same lock(s) until commit, so the second sees the first's incident.
+        service.lock_area(db_session=db_session, box=box, cell_m=2 * settings.incident_duplicate_radius_m)
         rows = service.open_candidates(db_session=db_session, categories=compatible, box=box, since=now - window)
         candidates = [rules.Candidate(r.id or 0, r.category, IncidentState(r.state), r.lat, r.lng, r.reported_at)
                       for r in rows]
@@ -190,7 +198,7 @@ def file_report(db_session: Session, settings: Settings, principal: Principal | 
         append_event(db_session, into, kind, principal, now, data={"report_id": report.id, "channel": channel.value})
         return Filed(incident=into, report=report, attached_to_existing=True)
     if default_priority is None:
-        category = service.get_category(db_session=db_session, code=report.category)
+        category = service.category_facts(db_session=db_session, code=report.category)
         default_priority = category.default_priority if category else "P4"
     incident = Incident(category=report.category, priority=default_priority,
                         state=IncidentState.REPORTED.value, channel=channel.value, description=description,
@@ -198,10 +206,10 @@ def file_report(db_session: Session, settings: Settings, principal: Principal | 
                         unit_code=unit_code or settings.incident_default_unit_code,
                         occurred_at=occurred_at, reported_at=now, report_count=1, last_event_at=now)
     set_deadlines(incident, settings, now)
+    refresh_due(incident)  # before the INSERT, so filing does not UPDATE the row it just wrote
     db_session.add(incident)
     db_session.flush()
     report.incident_id = incident.id
-    db_session.flush()
     reporters = [report.reporter_account_id] if report.reporter_account_id else []
     append_event(db_session, incident, EventKind.REPORTED, principal, now, to_state=IncidentState.REPORTED,
                  data={"report_id": report.id, "channel": channel.value}, reporters=reporters)
@@ -212,7 +220,7 @@ def log_hotline_call(*, db_session: Session, settings: Settings, principal: Prin
                      now: dt.datetime | None = None) -> Filed:
     """Logs a hotline call: a new incident (channel HOTLINE), or attached to a named or duplicate one."""
     now = now or utcnow()
-    if service.get_category(db_session=db_session, code=call.category) is None:
+    if service.category_facts(db_session=db_session, code=call.category) is None:
         raise fail(Code.UNKNOWN_CATEGORY, f"Unknown category {call.category!r}.", "Loại sự việc không hợp lệ.",
                      "category")
     if (call.lat is None) != (call.lng is None) or (call.lat is not None and not rules.valid_location(call.lat, call.lng or 0)):

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
@@ -41,6 +47,7 @@ def sync_categories(*, db_session: Session) -> int:
                 setattr(row, k, v)
             changed += 1
     db_session.flush()
+    forget_categories()
     return changed
 
 
@@ -48,6 +55,40 @@ def get_category(*, db_session: Session, code: str) -> IncidentCategory | None:
     """An active category by its code."""
     return db_session.scalar(select(IncidentCategory).where(IncidentCategory.code == code,
                                                             IncidentCategory.active.is_(True)))
+
+
+@dataclass(frozen=True)
+class CategoryFacts:
+    """What filing needs of a category, read without a query on the hot path."""
+
+    code: str
+    default_priority: str
+    requires_photo_proof: bool
+
+
+CATEGORY_CACHE_SECONDS = 30.0
+_category_cache: dict[tuple[int, str], tuple[float, CategoryFacts | None]] = {}
+
+
+def category_facts(*, db_session: Session, code: str) -> CategoryFacts | None:
+    """An active category's facts, cached per database for CATEGORY_CACHE_SECONDS: every report asks, and the
+    reference data changes only with `db upgrade` (or an admin deactivating a category, seen within the TTL)."""
+    key = (id(db_session.get_bind()), code)
+    now = time.monotonic()
+    hit = _category_cache.get(key)
+    if hit is not None and now - hit[0] < CATEGORY_CACHE_SECONDS:
+        return hit[1]
+    row = get_category(db_session=db_session, code=code)
+    facts = CategoryFacts(row.code, row.default_priority, row.requires_photo_proof) if row is not None else None
+    if len(_category_cache) > 1000:
+        _category_cache.clear()  # codes come from callers: never let unknown ones grow the cache
+    _category_cache[key] = (now, facts)
+    return facts
+
+
+def forget_categories() -> None:
+    """Drops cached category facts (after the reference data changed in this process)."""
+    _category_cache.clear()
 
 
 def list_categories(*, db_session: Session) -> list[IncidentCategory]:
@@ -108,6 +149,48 @@ def open_candidates(*, db_session: Session, categories: Sequence[str], box: tupl
         Incident.reported_at >= since, Incident.lat.between(min_lat, max_lat), Incident.lng.between(min_lng, max_lng),
     ).limit(50)
     return list(db_session.scalars(stmt))
+
+
+def insert_report_once(*, db_session: Session, report: Report) -> bool:
+    """Stores a new report unless its reporter already used its idempotency key (then False, nothing stored).
+    One INSERT .. ON CONFLICT DO NOTHING RETURNING id; the report becomes a persistent row of the session."""
+    dialect = db_session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = Report.__table__  # Core, not the ORM entity: the ORM's bulk-insert path costs more than the row
+    values = {c.key: getattr(report, c.key) for c in table.columns if c.key != "id"}  # type: ignore[attr-defined]
+    stmt = (insert(table).values(**values)
+            .on_conflict_do_nothing(index_elements=["reporter_account_id", "idempotency_key"])
+            .returning(table.c.id))  # type: ignore[attr-defined]
+    new_id = db_session.execute(stmt).scalar()
+    if new_id is None:
+        return False
+    report.id = new_id
+    make_transient_to_detached(report)  # known to be stored: attach it without reading it back
+    db_session.add(report)
+    return True
+
+
+# Advisory-lock keys for duplicate matching: a namespace in the top 16 bits, then the grid cell.
+_AREA_LOCK_NAMESPACE = 0x5AFE << 47
+_METRES_PER_DEGREE = 111_320.0
+
+
+def lock_area(*, db_session: Session, box: tuple[float, float, float, float], cell_m: float) -> None:
+    """Takes, until the transaction ends, a lock on every grid cell (of `cell_m` metres) the box touches.
+
+    Two reports within the duplicate radius have overlapping boxes that share at least the cell of either
+    point, so their transactions run one after the other and the second finds the first's incident.
+    PostgreSQL: advisory transaction locks, in key order (no deadlock). SQLite: write transactions are
+    already one at a time."""
+    if db_session.get_bind().dialect.name != "postgresql":
+        return
+    min_lat, max_lat, min_lng, max_lng = box
+    step = cell_m / _METRES_PER_DEGREE
+    keys = sorted({_AREA_LOCK_NAMESPACE | ((i & 0xFFFFFF) << 24) | (j & 0xFFFFFF)
+                   for i in range(math.floor(min_lat / step), math.floor(max_lat / step) + 1)
+                   for j in range(math.floor(min_lng / step), math.floor(max_lng / step) + 1)})
+    db_session.execute(text("SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest(CAST(:keys AS bigint[])) AS k "
+                            "ORDER BY k) AS cells"), {"keys": keys})
 
 
 def find_report(*, db_session: Session, reporter_account_id: int, idempotency_key: str) -> Report | None:

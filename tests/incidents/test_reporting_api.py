@@ -99,6 +99,42 @@ def test_twenty_threads_filing_the_same_report_at_once_create_one_incident(datab
     assert _count(database, Incident) == 1 and _count(database, Report) == 1
 
 
+def test_people_reporting_the_same_spot_at_the_same_instant_make_one_incident(
+        database: Database, settings: Settings, cast: Cast) -> None:
+    # given: six residents around one crash, each 0-60 m from it and from each other, and a seventh 2 km away
+    # (rounds of them, all released at once; without the area lock each would look for an open incident
+    # before any had committed one, and file their own)
+    people = [Principal(roles=frozenset({Role.CITIZEN}), account_id=cast.citizen.account_id, display=f"t{i}")
+              for i in range(7)]
+    errors: list[BaseException] = []
+
+    def file(principal: Principal, lat: float, lng: float, barrier: threading.Barrier) -> None:
+        data = filing.NewReport(category="TRAFFIC_ACCIDENT", description="Va chạm", lat=lat, lng=lng,
+                                occurred_at=None, idempotency_key=str(uuid.uuid4()))
+        try:
+            barrier.wait()
+            with database.transaction() as session:
+                filing.report_incident(db_session=session, settings=settings, principal=principal, data=data)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    for round_number in range(5):
+        lat, lng = 10.15 + round_number * 0.05, 103.95  # each round at its own crash, 5 km apart
+        barrier = threading.Barrier(7)
+        spots = [(lat + i * 0.0001, lng + (i % 2) * 0.0001) for i in range(6)] + [(lat + 0.02, lng)]
+        threads = [threading.Thread(target=file, args=(p, a, b, barrier)) for p, (a, b) in zip(people, spots, strict=True)]
+        # when
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    # then: per round, one incident with six reports, and the far one alone
+    assert errors == []
+    with database.session() as s:
+        counts = sorted(s.scalars(select(Incident.report_count)).all())
+    assert counts == [1] * 5 + [6] * 5
+
+
 async def test_a_report_near_an_open_incident_attaches_to_it(client: httpx.AsyncClient, cast: Cast) -> None:
     # given
     place = elsewhere()

@@ -81,7 +81,9 @@ class Context:
             # Detach first: a rollback expires every loaded row, and rows that GraphQL objects still hold
             # would each be read again (an N+1). Detached rows keep the values they were loaded with.
             self._session.expunge_all()
-            self._session.rollback()
+            # Commit, not roll back, a transaction that only read: the same for the database, but psycopg
+            # forgets its prepared statements on every rollback (and sends DEALLOCATE ALL to say so).
+            self._session.commit()
 
     @contextmanager
     def write(self) -> Iterator[Session]:
