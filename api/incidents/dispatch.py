@@ -14,8 +14,9 @@ from sqlmodel import Session
 from api.config import Settings
 from api.core.auth import Principal, Role
 from api.core.bus import queue_event
+from api.core.errors import DomainError
 from api.core.model import utcnow
-from api.incidents import rules, service
+from api.incidents import access, rules, service
 from api.incidents.errors import IncidentErrorCode as Code
 from api.incidents.flows import append_event, check, clean_text, fail, load, notify, reference
 from api.incidents.models import Assignment, Incident, ResponderUnit
@@ -34,21 +35,6 @@ STEP_NAMES = {rules.Stage.ACKNOWLEDGE: "Tiếp nhận", rules.Stage.DISPATCH: "�
 def _responder_unit(principal: Principal) -> int | None:
     value = principal.attributes.get("responder_unit_id")
     return int(value) if value is not None else None
-
-
-def _only_responder(principal: Principal) -> bool:
-    return principal.has(Role.RESPONDER) and not principal.has(Role.DISPATCHER, Role.POLICE, Role.ADMIN)
-
-
-def require_assigned_responder(db_session: Session, incident: Incident, principal: Principal) -> None:
-    """A responder (and nobody more senior) acts only on incidents their unit is assigned to."""
-    if not _only_responder(principal):
-        return
-    unit_id = _responder_unit(principal)
-    active = service.active_assignments(db_session=db_session, incident_id=incident.id or 0)
-    if unit_id is None or all(a.unit_id != unit_id for a in active):
-        raise fail(Code.PERMISSION_DENIED, "Your unit is not assigned to this incident.",
-                     "Đơn vị của bạn không được phân công sự việc này.")
 
 
 def _free_unit_if_idle(db_session: Session, unit: ResponderUnit, now: dt.datetime) -> None:
@@ -107,14 +93,21 @@ def dispatch(*, db_session: Session, principal: Principal, incident_id: int, uni
     if not sent:
         raise fail(Code.DUPLICATE, "These units are already on this incident.",
                      "Các đơn vị này đã được phân công cho sự việc.", "unit_ids")
-    category = rules.CATEGORY_BY_CODE.get(incident.category)
-    for unit_id in sent:
-        where = incident.address or (f"{incident.lat:.5f}, {incident.lng:.5f}" if incident.lat is not None else "?")
-        notify(db_session, service.responder_ids(db_session=db_session, unit_ids=[unit_id]), "unit_dispatched",
-                {"unit": units[unit_id].name, "reference": reference(incident), "address": where,
-                 "category": category.name_vi if category else incident.category},
-                data={"incidentId": str(incident.id), "unitId": str(unit_id)}, collapse_key=f"dispatch-{incident.id}")
+    notify_dispatched(db_session, incident, [units[unit_id] for unit_id in sent])
     return incident
+
+
+def notify_dispatched(db_session: Session, incident: Incident, units: Sequence[ResponderUnit],
+                      data: dict[str, str] | None = None) -> None:
+    """Queues the `unit_dispatched` push to each unit's responders (outbox, this transaction)."""
+    category = rules.CATEGORY_BY_CODE.get(incident.category)
+    where = incident.address or (f"{incident.lat:.5f}, {incident.lng:.5f}" if incident.lat is not None else "?")
+    for unit in units:
+        notify(db_session, service.responder_ids(db_session=db_session, unit_ids=[unit.id or 0]), "unit_dispatched",
+                {"unit": unit.name, "reference": reference(incident), "address": where,
+                 "category": category.name_vi if category else incident.category},
+                data={"incidentId": str(incident.id), "unitId": str(unit.id), **(data or {})},
+                collapse_key=f"dispatch-{incident.id}")
 
 
 _STAMP = {AssignmentState.EN_ROUTE: "en_route_at", AssignmentState.ON_SCENE: "on_scene_at",
@@ -129,18 +122,10 @@ def update_assignment(*, db_session: Session, principal: Principal, assignment_i
     if assignment is None:
         raise fail(Code.NOT_FOUND, "No such assignment.", "Không tìm thấy phân công.", "assignment_id")
     incident = load(db_session, assignment.incident_id)
-    allowed = principal.has(Role.DISPATCHER, Role.POLICE, Role.ADMIN) or (
-        principal.has(Role.RESPONDER) and _responder_unit(principal) == assignment.unit_id)
-    if not allowed:
-        raise fail(Code.PERMISSION_DENIED, "Only the unit's responders or a dispatcher may update this.",
-                     "Chỉ thành viên đơn vị hoặc điều phối viên được cập nhật.", "assignment_id")
-    if incident.state != IncidentState.DISPATCHED.value and state != AssignmentState.CLEARED:
-        raise fail(Code.INVALID_STATE, f"The incident is {incident.state}; units can only clear.",
-                     f"Sự việc đang ở trạng thái {incident.state}; đơn vị chỉ có thể rời hiện trường.", "state")
-    current = AssignmentState(assignment.state)
-    if not rules.can_advance_assignment(current, state):
-        raise fail(Code.INVALID_STATE, f"A unit that is {current.value} cannot go to {state.value}.",
-                     f"Đơn vị ở trạng thái {current.value} không thể chuyển sang {state.value}.", "state")
+    refused = access.assignment_refusal(principal.roles, _responder_unit(principal), assignment.unit_id,
+                                        AssignmentState(assignment.state), state, incident.state)
+    if refused is not None:
+        raise DomainError(refused)
     assignment.state = state.value
     setattr(assignment, _STAMP[state], now)
     db_session.flush()

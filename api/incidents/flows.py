@@ -19,7 +19,7 @@ from api.core.bus import queue_event
 from api.core.errors import DomainError
 from api.core.media import PreparedImage, store_image
 from api.core.model import utcnow
-from api.incidents import rules, service
+from api.incidents import access, rules, service, standing
 from api.incidents.errors import IncidentErrorCode as Code
 from api.incidents.models import Incident, IncidentEvent, IncidentPhoto
 from api.incidents.rules import Action, EventKind, IncidentState, Stage
@@ -138,13 +138,19 @@ def append_event(
 
 
 def check(db_session: Session, action: Action, incident: Incident, principal: Principal,
-          supplied: Mapping[str, object] | None = None) -> None:
-    """Raises the state machine's errors for this attempt (permission first, then state, then inputs)."""
+          supplied: Mapping[str, object] | None = None, *, settings: Settings | None = None,
+          now: dt.datetime | None = None) -> None:
+    """Raises what stops this attempt: access.refusal (permission, then state and this incident's facts: the
+    same decision as `allowedActions`), then the inputs the action requires. REOPEN needs `settings` (the
+    window); without them the window counts as closed."""
     transition = rules.TRANSITIONS[action]
-    reporter = transition.by_reporter and service.is_reporter(
-        db_session=db_session, incident_id=incident.id or 0, account_id=principal.account_id)
-    errors = rules.check_transition(rules.Attempt(action, IncidentState(incident.state), principal.roles,
-                                                  reporter, supplied or {}))
+    who = standing.standing(db_session=db_session, principal=principal, incident_id=incident.id or 0,
+                            reporter=transition.by_reporter, unit=access.only_responder(principal.roles))
+    where = access.situation(state=incident.state, report_count=incident.report_count, rating=incident.rating,
+                             resolved_at=incident.resolved_at, now=now or utcnow(),
+                             reopen_window_hours=settings.incident_reopen_window_hours if settings else 0)
+    errors = access.refusal(action, who, where) or rules.missing_inputs(
+        rules.Attempt(action, where.state, principal.roles, who.is_reporter, supplied or {}))
     if errors:
         raise DomainError(*errors)
 
@@ -210,13 +216,7 @@ def reopen(*, db_session: Session, settings: Settings, principal: Principal, inc
     """RESOLVED/CLOSED -> ACKNOWLEDGED by a reporter within the window, with a reason; escalates again."""
     now = now or utcnow()
     incident = load(db_session, incident_id)
-    check(db_session, Action.REOPEN, incident, principal, {"reason": reason})
-    window = dt.timedelta(hours=settings.incident_reopen_window_hours)
-    if not rules.reopen_window_open(incident.resolved_at, now, window):
-        raise fail(Code.REOPEN_WINDOW_CLOSED,
-                     f"An incident can be reopened only within {settings.incident_reopen_window_hours} hours of "
-                     "its resolution.", f"Chỉ mở lại được trong {settings.incident_reopen_window_hours} giờ sau khi "
-                     "xử lý xong.")
+    check(db_session, Action.REOPEN, incident, principal, {"reason": reason}, settings=settings, now=now)
     before = incident.priority
     incident.priority = rules.raised(incident.priority).value
     incident.reopen_count += 1
@@ -234,8 +234,6 @@ def rate(*, db_session: Session, principal: Principal, incident_id: int, rating:
     now = now or utcnow()
     incident = load(db_session, incident_id)
     check(db_session, Action.RATE, incident, principal, {"rating": rating})
-    if incident.rating is not None:
-        raise fail(Code.ALREADY_RATED, "This incident was already rated.", "Sự việc này đã được đánh giá.")
     if rating is None or not 1 <= rating <= 5:
         raise fail(Code.INVALID, "Give a rating from 1 to 5.", "Điểm đánh giá từ 1 đến 5.", "rating")
     incident.rating = rating
@@ -250,12 +248,11 @@ def resolve(*, db_session: Session, settings: Settings, principal: Principal, in
             ) -> Incident:
     """ACKNOWLEDGED/DISPATCHED -> RESOLVED with a resolution note (and a photo where the category needs one);
     units still on it are cleared."""
-    from api.incidents.dispatch import clear_assignments, require_assigned_responder
+    from api.incidents.dispatch import clear_assignments
 
     now = now or utcnow()
     incident = load(db_session, incident_id)
     check(db_session, Action.RESOLVE, incident, principal, {"resolution_note": resolution_note})
-    require_assigned_responder(db_session, incident, principal)
     category = service.get_category(db_session=db_session, code=incident.category)
     if category is not None and category.requires_photo_proof and not photos:
         raise fail(Code.PHOTO_PROOF_REQUIRED, "This category is resolved only with a photo of the result.",
@@ -273,12 +270,13 @@ def resolve(*, db_session: Session, settings: Settings, principal: Principal, in
 
 
 def is_staff_viewer(principal: Principal) -> bool:
-    """Whether the caller sees every incident (operators, police, responders, admins)."""
+    """Whether the caller sees the staff-only parts (reporter identity, reports) of the incidents they may
+    see (operators, police, responders, admins). Which incidents those are is `may_view`."""
     return bool(principal.roles & rules.STAFF_VIEW_ROLES)
 
 
 def may_view(db_session: Session, principal: Principal, incident_id: int) -> bool:
-    """Whether the caller may see this incident: staff, or one of its reporters."""
-    return is_staff_viewer(principal) or service.is_reporter(
-        db_session=db_session, incident_id=incident_id, account_id=principal.account_id)
+    """Whether the caller may see this incident: operators, police and admins always; responders when their
+    unit is or was assigned to it; anyone who reported it (access.may_view)."""
+    return incident_id in standing.visible_ids(db_session=db_session, principal=principal, incident_ids=[incident_id])
 

@@ -238,6 +238,11 @@ class Attempt:
 
 def check_transition(attempt: Attempt) -> list[FieldError]:
     """The errors that stop this attempt (empty when it is allowed), permission first, then state."""
+    return refusal(attempt) or missing_inputs(attempt)
+
+
+def refusal(attempt: Attempt) -> list[FieldError]:
+    """Why this caller may not take this action in this state at all, whatever they supply (empty: they may)."""
     t = TRANSITIONS[attempt.action]
     allowed = bool(attempt.roles & t.roles) or (t.by_reporter and attempt.is_reporter)
     if not allowed:
@@ -250,6 +255,12 @@ def check_transition(attempt: Attempt) -> list[FieldError]:
                            f"Cannot {attempt.action.value.lower()} an incident that is {attempt.state.value}; "
                            f"allowed from {states}.", field="id",
                            message_vi=f"Không thể thực hiện khi sự việc đang ở trạng thái {attempt.state.value}.")]
+    return []
+
+
+def missing_inputs(attempt: Attempt) -> list[FieldError]:
+    """What the action requires that the attempt did not supply."""
+    t = TRANSITIONS[attempt.action]
     errors = []
     for name in t.requires:
         value = attempt.supplied.get(name)
@@ -303,11 +314,12 @@ def apply_event(status: Status, event: EventFacts) -> Status:
         out = replace(out, reported_at=event.at)
     elif event.kind == EventKind.ACKNOWLEDGED and out.acknowledged_at is None:
         out = replace(out, acknowledged_at=event.at)
-    elif event.kind == EventKind.DISPATCHED and out.dispatched_at is None:
-        out = replace(out, dispatched_at=event.at)
-    elif (event.kind == EventKind.ASSIGNMENT_UPDATED and event.assignment_state == AssignmentState.ON_SCENE
-          and out.arrived_at is None):
-        out = replace(out, arrived_at=event.at)
+    elif event.kind in (EventKind.DISPATCHED, EventKind.ASSIGNMENT_UPDATED):
+        if event.kind == EventKind.DISPATCHED and out.dispatched_at is None:
+            out = replace(out, dispatched_at=event.at)
+        # A unit on scene: by its own update, or moved here already on scene (a merged duplicate's unit).
+        if event.assignment_state == AssignmentState.ON_SCENE and out.arrived_at is None:
+            out = replace(out, arrived_at=event.at)
     elif event.kind == EventKind.RESOLVED:
         out = replace(out, resolved_at=event.at)
     elif event.kind == EventKind.CLOSED:

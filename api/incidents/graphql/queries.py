@@ -13,7 +13,7 @@ from api.core.gql.connection import Connection, to_connection
 from api.core.gql.context import Info
 from api.core.gql.permissions import allow, public
 from api.core.pagination import SortKey, paginate
-from api.incidents import dispatch, flows, service
+from api.incidents import dispatch, flows, service, standing
 from api.incidents.graphql.types import (
     PUBLIC_STATES,
     STAFF,
@@ -93,23 +93,25 @@ def _incident_pk(gid: relay.GlobalID, field: str) -> int:
 
 @strawberry.type
 class IncidentQuery:
-    @strawberry.field(extensions=allow(*STAFF), description="Incidents, newest first (staff).")
+    @strawberry.field(extensions=allow(*STAFF), description="Incidents, newest first (staff; a responder: those "
+                      "their unit is or was assigned to).")
     def incidents(
         self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None,
         before: str | None = None, filter: IncidentFilter | None = None,
     ) -> Connection[Incident]:
         f = filter or IncidentFilter()
-        stmt = service.incidents_query(
+        stmt = standing.restrict_list(service.incidents_query(
             states=_values(f.states), categories=_values(f.categories), priorities=_values(f.priorities),
             channels=_values(f.channels), unit_code=f.unit_code, reported_after=f.reported_after,
-            reported_before=f.reported_before)
+            reported_before=f.reported_before), info.context.principal)
         page = paginate(info.context.session, stmt, keys=INCIDENT_ORDER, first=first, after=after, last=last,
                         before=before)
         connection = to_connection(page, Incident.from_row)
         Incident.prefetch(info, [edge.node for edge in connection.edges])
         return connection
 
-    @strawberry.field(extensions=allow(*PEOPLE), description="One incident: staff, or one of its reporters.")
+    @strawberry.field(extensions=allow(*PEOPLE), description="One incident: operators, police and admins; a "
+                      "responder whose unit is or was assigned to it; one of its reporters.")
     def incident(self, info: Info, id: relay.GlobalID) -> Incident | None:
         pk = _incident_pk(id, "id")
         session = info.context.session

@@ -1,4 +1,5 @@
-"""Safe City live feeds: every incident event for operators and responders, a reporter's own updates."""
+"""Safe City live feeds: every incident event for operators (responders: their unit's incidents), a
+reporter's own updates."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from strawberry import relay
 from api.core.auth import PEOPLE
 from api.core.gql.context import Info
 from api.core.gql.permissions import allow
+from api.core.state import AppState
+from api.incidents import access, standing
 from api.incidents.flows import CHANNEL
 from api.incidents.graphql.types import (
     STAFF,
@@ -47,16 +50,50 @@ def _matcher(f: IncidentEventFilter) -> Any:
     return matches
 
 
+class UnitIncidents:
+    """The incidents a responder's unit is or was assigned to, as a live feed follows them: read once when the
+    feed starts (after it subscribed, so nothing falls in between), grown by the feed's own events naming the
+    unit (a dispatch, a merged duplicate's unit moving over), and an incident the feed has not placed yet is
+    looked up once, in a short session."""
+
+    def __init__(self, state: AppState, unit_id: int | None) -> None:
+        self.state = state
+        self.unit_id = unit_id
+        self.known: set[int] = set()
+        self.others: set[int] = set()
+        if unit_id is not None:
+            with state.db.session() as session:
+                self.known = set(standing.unit_assignments(db_session=session, unit_id=unit_id))
+
+    def allows(self, message: dict[str, Any]) -> bool:
+        """Whether the responder may see this event."""
+        incident = message.get("incident_id")
+        if self.unit_id is None or not isinstance(incident, int):
+            return False
+        if message.get("unit_id") == self.unit_id:
+            self.known.add(incident)
+        if incident in self.known or incident in self.others:
+            return incident in self.known
+        with self.state.db.session() as session:
+            assigned = standing.unit_assignments(db_session=session, unit_id=self.unit_id, incident_ids=[incident])
+        (self.known if assigned else self.others).add(incident)
+        return bool(assigned)
+
+
 @strawberry.type
 class IncidentSubscription:
-    @strawberry.subscription(extensions=allow(*STAFF), description="Every incident event as it is committed.")
+    @strawberry.subscription(extensions=allow(*STAFF), description="Every incident event as it is committed (a "
+                             "responder: events of the incidents their unit is or was assigned to).")
     async def incident_events(self, info: Info, filter: IncidentEventFilter | None = None
                               ) -> AsyncGenerator[IncidentEvent, None]:
         matches = _matcher(filter or IncidentEventFilter())
+        principal = info.context.principal
         subscription = info.context.state.bus.subscribe(CHANNEL)
         try:
+            unit = (None if access.sees_every_incident(principal.roles)
+                    else UnitIncidents(info.context.state, standing.responder_unit(principal)))
             async for message in subscription:
-                if matches(message):
+                if matches(message) and (unit is None or unit.allows(message)):
                     yield IncidentEvent.from_message(message)
         finally:
             await subscription.aclose()  # type: ignore[attr-defined]

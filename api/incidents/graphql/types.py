@@ -14,8 +14,9 @@ from api.core.auth import Role
 from api.core.gql.context import Info
 from api.core.gql.errors import error_type
 from api.core.gql.personal import MARK, personal_data
-from api.incidents import flows, rules, service
+from api.incidents import flows, rules, service, standing
 from api.incidents.errors import IncidentErrorCode
+from api.incidents.graphql.actions import IncidentAction, allowed_actions
 from api.incidents.graphql.dataloaders import (
     AssignmentsByIncidentLoader,
     EventsByIncidentLoader,
@@ -280,6 +281,11 @@ class Incident(relay.Node):
     def merged_into_id(self) -> relay.GlobalID | None:
         return relay.GlobalID("Incident", str(self.merged_into)) if self.merged_into else None
 
+    @strawberry.field(description="What you may do to this incident now, by your permission and its state (what "
+                      "an action needs besides, such as a reason, is checked when you do it).")
+    def allowed_actions(self, info: Info) -> list[IncidentAction]:  # type: ignore[valid-type]
+        return allowed_actions(self, info)  # type: ignore[return-value]
+
     # reporter, assignments and lastEvent are sync fields: answered from what the list resolver prefetched
     # for its page (`Incident.prefetch`), else they hand the executor an awaitable that goes through the
     # request's DataLoader (single objects, mutation payloads, nested incidents).
@@ -364,15 +370,12 @@ class Incident(relay.Node):
 
     @classmethod
     def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
-        # The same rule as incident(id:): staff, or a reporter of that incident.
+        # The same rule as incident(id:): flows.may_view, batched.
         ids = [int(i) for i in node_ids if str(i).isdigit()]
         session = info.context.session
-        principal = info.context.principal
-        rows = {r.id: r for r in service.get_incidents(db_session=session, incident_ids=ids)}
-        if not flows.is_staff_viewer(principal):
-            mine = (service.reported_incident_ids(db_session=session, account_id=principal.account_id, incident_ids=ids)
-                    if principal.account_id else set())
-            rows = {k: v for k, v in rows.items() if k in mine}
+        rows = {r.id or 0: r for r in service.get_incidents(db_session=session, incident_ids=ids)}
+        mine = standing.visible_ids(db_session=session, principal=info.context.principal, incident_ids=list(rows))
+        rows = {k: v for k, v in rows.items() if k in mine}
         return [cls.from_row(rows[int(i)]) if str(i).isdigit() and int(i) in rows else None for i in node_ids]
 
 

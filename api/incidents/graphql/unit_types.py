@@ -10,7 +10,8 @@ import strawberry
 from strawberry import relay
 
 from api.core.gql.context import Info
-from api.incidents import rules, service
+from api.incidents import access, rules, service, standing
+from api.incidents.graphql.dataloaders import IncidentByIdLoader
 from api.incidents.models import Assignment as AssignmentRow
 from api.incidents.models import ResponderUnit as UnitRow
 
@@ -82,14 +83,29 @@ class Assignment(relay.Node):
     def incident_id(self) -> relay.GlobalID:
         return relay.GlobalID("Incident", str(self.incident_pk))
 
+    @strawberry.field(description="The states you may move this assignment to now (the checks "
+                      "updateAssignment runs).")
+    async def allowed_states(self, info: Info) -> list[AssignmentStateEnum]:  # type: ignore[valid-type]
+        incident = await info.context.loader(IncidentByIdLoader).load(self.incident_pk)
+        if incident is None:
+            return []
+        principal = info.context.principal
+        return access.assignment_steps(principal.roles, standing.responder_unit(principal), self.unit.pk,
+                                       rules.AssignmentState(self.state), incident.state)
+
     @classmethod
     def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
+        # Staff; a responder only on incidents they may see (those their unit is or was assigned to).
         if not _staff(info):
             return [None for _ in node_ids]
         out = []
         session = info.context.session
+        principal = info.context.principal
         for i in node_ids:
             row = service.get_assignment(db_session=session, assignment_id=int(i)) if str(i).isdigit() else None
+            if row is not None and not standing.visible_ids(db_session=session, principal=principal,
+                                                            incident_ids=[row.incident_id]):
+                row = None
             unit = service.get_unit(db_session=session, unit_id=row.unit_id) if row else None
             out.append(cls.from_rows(row, unit) if row and unit else None)
         return out

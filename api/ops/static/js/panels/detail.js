@@ -1,20 +1,24 @@
-// Incident detail: facts, deadlines, the actions the state machine allows (and only those), units sent and
-// recommended, timeline, photos (fetched with the token, shown from blob: URLs) and the reporter (staff only).
+// Incident detail: facts, deadlines, the actions the API says this user may take now (`allowedActions`, and
+// only those: the console keeps no copy of the state machine), units sent with the steps the API allows
+// (`allowedStates`) and recommended, timeline, photos (fetched with the token, shown from blob: URLs) and the
+// reporter (staff only).
 
 import { urgency } from '../deadline.js';
 import { haversine } from '../geo.js';
 import { label, language, t } from '../i18n.js';
 import { OpsPanel, registerPanel } from '../registry.js';
-import { PHOTO_PROOF, allowedActions, isOpen, nextAssignmentStates } from '../rules.js';
+import { isOpen } from '../rules.js';
 import { INCIDENT_FIELDS } from '../store.js';
 import { clock, h, shortDuration, shortId } from '../util.js';
 
 const DETAIL = `query Detail($id: ID!) { incident(id: $id) { ...QueueIncident occurredAt resolutionNote reopenCount
+  allowedActions
   reporter { channel reportedAt isTourist language fullName phone }
   reports { id channel category description createdAt attachedToExisting }
   timeline { id kind at fromState toState note unitId assignmentState }
   photos { sha256 thumbnailUrl url }
-  assignments { id state assignedAt enRouteAt onSceneAt clearedAt unit { id code name type readiness } } } }
+  assignments { id state allowedStates assignedAt enRouteAt onSceneAt clearedAt unit { id code name type readiness } } }
+  incidentCategories { code requiresPhotoProof } }
 ${INCIDENT_FIELDS}`;
 const RECOMMEND = `query Recommend($id: ID!) { recommendUnits(incidentId: $id, first: 6) {
   distanceMeters unit { id code name type readiness } } }`;
@@ -33,12 +37,19 @@ ${INCIDENT_FIELDS}`,
   MERGE: `mutation Merge($input: MergeIncidentsInput!) { mergeIncidents(input: $input) {
     source { ...QueueIncident } target { ...QueueIncident } errors { field code message } } }
 ${INCIDENT_FIELDS}`,
+  SPLIT: `mutation Split($input: SplitIncidentInput!) { splitIncident(input: $input) {
+    source { ...QueueIncident } incident { ...QueueIncident } errors { field code message } } }
+${INCIDENT_FIELDS}`,
+  REOPEN: `mutation Reopen($input: ReopenIncidentInput!) { reopenIncident(input: $input) ${PAYLOAD} }
+${INCIDENT_FIELDS}`,
+  RATE: `mutation Rate($input: RateIncidentInput!) { rateIncident(input: $input) ${PAYLOAD} }
+${INCIDENT_FIELDS}`,
   ASSIGNMENT: `mutation Step($input: UpdateAssignmentInput!) { updateAssignment(input: $input) {
     incident { ...QueueIncident } errors { field code message } } }
 ${INCIDENT_FIELDS}`,
 };
 const ACTION_KEYS = { ACKNOWLEDGE: 'acknowledge', REJECT: 'reject', DISPATCH: 'dispatch', RESOLVE: 'resolve',
-  CLOSE: 'close', MERGE: 'merge' };
+  CLOSE: 'close', MERGE: 'merge', SPLIT: 'split', REOPEN: 'reopen', RATE: 'rate' };
 
 class DetailPanel extends OpsPanel {
   setup() {
@@ -88,6 +99,7 @@ class DetailPanel extends OpsPanel {
     const data = await this.ctx.gql(DETAIL, { id });
     if (id !== this.id) return;
     this.data = data.incident;
+    this.photoProof = new Set(data.incidentCategories.filter((c) => c.requiresPhotoProof).map((c) => c.code));
     if (this.data) this.ctx.store.put(pick(this.data));
     this.seenV = this.ctx.store.incidents.get(id)?._v ?? 0;
     this.recommended = [];
@@ -147,12 +159,15 @@ class DetailPanel extends OpsPanel {
   }
 
   actions(inc) {
-    const allowed = allowedActions(inc.state, this.ctx.session.roles).filter((a) => a in ACTION_KEYS);
+    // Exactly what the API allows this user now; one it names that this console cannot do yet shows disabled.
+    const allowed = inc.allowedActions;
     const box = h('div', { class: 'actions', 'data-allowed': allowed.join(' ') });
     if (!allowed.length) box.append(h('p', { class: 'hint' }, t('noActions')));
     for (const action of allowed) {
+      const known = action in MUTATIONS;
       box.append(h('button', { class: action === 'ACKNOWLEDGE' || action === 'DISPATCH' ? 'primary' : '',
-        'data-action': action, onclick: () => this.begin(action) }, t(ACTION_KEYS[action])));
+        'data-action': action, disabled: !known, onclick: () => this.begin(action) },
+      known ? t(ACTION_KEYS[action]) : action));
     }
     if (this.form) box.append(this.formFor(this.form, inc));
     return section(t('actions'), box);
@@ -175,7 +190,7 @@ class DetailPanel extends OpsPanel {
     } else if (action === 'RESOLVE') {
       const note = h('textarea', { name: 'resolutionNote', required: true, rows: 2 });
       const photos = h('input', { type: 'file', name: 'photos', accept: 'image/jpeg,image/png,image/webp', multiple: true,
-        required: PHOTO_PROOF.includes(inc.category) });
+        required: this.photoProof.has(inc.category) });
       form.append(h('label', {}, t('resolutionNote'), note), h('label', {}, t('photoProof'), photos));
       form.addEventListener('submit', (e) => {
         e.preventDefault();
@@ -203,6 +218,24 @@ class DetailPanel extends OpsPanel {
         `#${shortId(o.id)} ${label(o.category)} · ${label(o.state)}${Number.isFinite(d) ? ` · ${(d / 1000).toFixed(1)} km` : ''}`)));
       form.append(h('label', {}, t('mergeTarget'), target));
       form.addEventListener('submit', (e) => { e.preventDefault(); this.run('MERGE', { sourceId: this.id, targetId: target.value }); });
+    } else if (action === 'SPLIT') {
+      // The first report made the incident: offer the later ones first.
+      const report = h('select', { name: 'report' }, [...inc.reports].reverse().map((r) => h('option', { value: r.id },
+        `#${r.id} · ${label(r.channel)} · ${label(r.category)} · ${(r.description || '—').slice(0, 60)}`)));
+      form.append(h('label', {}, t('splitReport'), report));
+      form.addEventListener('submit', (e) => { e.preventDefault(); this.run('SPLIT', { reportId: Number(report.value) }); });
+    } else if (action === 'REOPEN') {
+      const reason = h('textarea', { name: 'reason', required: true, rows: 2 });
+      form.append(h('label', {}, t('reason'), reason));
+      form.addEventListener('submit', (e) => { e.preventDefault(); this.run('REOPEN', { id: this.id, reason: reason.value }); });
+    } else if (action === 'RATE') {
+      const rating = h('select', { name: 'rating' }, [5, 4, 3, 2, 1].map((n) => h('option', { value: n }, `${n} ★`)));
+      const comment = h('textarea', { name: 'comment', rows: 2 });
+      form.append(h('label', {}, t('rating'), rating), h('label', {}, t('comment'), comment));
+      form.addEventListener('submit', (e) => {
+        e.preventDefault();
+        this.run('RATE', { id: this.id, rating: Number(rating.value), comment: comment.value || null });
+      });
     }
     form.append(h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary', 'data-confirm': action },
       t('confirm')), cancel));
@@ -230,11 +263,11 @@ class DetailPanel extends OpsPanel {
 
   assignments(inc) {
     if (!inc.assignments.length) return null;
-    const mayStep = allowedActions('DISPATCHED', this.ctx.session.roles).includes('RESOLVE');
+    // The steps come from the API (`allowedStates`): who may move this unit, and where to, is decided there.
     return section(t('assignments'), h('ul', { class: 'assignments' }, inc.assignments.map((a) => h('li', {},
       h('strong', {}, a.unit.code), ` ${a.unit.name} · `, h('span', { class: `astate astate-${a.state}` }, label(a.state)),
-      mayStep && isOpen(inc.state) ? nextAssignmentStates(a.state).map((next) => h('button', { class: 'small',
-        'data-step': next, onclick: () => this.run('ASSIGNMENT', { id: a.id, state: next }) }, label(next))) : null))));
+      a.allowedStates.map((next) => h('button', { class: 'small', 'data-step': next,
+        onclick: () => this.run('ASSIGNMENT', { id: a.id, state: next }) }, label(next)))))));
   }
 
   recommendations(inc) {
@@ -259,8 +292,8 @@ class DetailPanel extends OpsPanel {
 }
 
 function pick(detail) {
-  const { reporter, reports, timeline, photos, ...rest } = detail;
-  return rest;
+  const { reporter, reports, timeline, photos, allowedActions, ...rest } = detail;
+  return { ...rest, assignments: rest.assignments.map(({ allowedStates, ...a }) => a) };
 }
 
 function fact(term, value) {
