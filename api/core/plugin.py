@@ -24,4 +24,8 @@ class DomainPlugin:
     setup: Callable[..., Any] | None = None
     # Starlette routes the domain serves (media, console).
     routes: Callable[..., list[Any]] | None = None
+    # Root query fields (GraphQL names) whose answers may be cached, with the data topics each reads, and
+    # the bus channels whose events mean a topic changed (see api/core/gql/cache.py).
+    cached_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    change_channels: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
@@ -13,6 +13,9 @@ from api.core.auth import ANONYMOUS, Principal
 from api.core.budget import CostBudget, RedisCostBudget
 from api.core.bus import EventBus
 from api.db import Database
+
+if TYPE_CHECKING:
+    from api.core.gql.cache import ResultCache
 
 # (state, authorization header, session) -> Principal, or None when the credential is not its kind.
 Authenticator = Callable[["AppState", str, Session], Principal | None]
@@ -26,6 +29,7 @@ class AppState:
     db: Database
     bus: EventBus
     budget: CostBudget | RedisCostBudget
+    result_cache: ResultCache | None = None
     authenticators: list[Authenticator] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 

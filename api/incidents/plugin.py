@@ -36,5 +36,8 @@ def jobs(registry: Any, settings: Any) -> None:
 plugin = DomainPlugin(
     name="incidents", query=IncidentQuery, mutation=IncidentMutation, subscription=IncidentSubscription,
     types=(Incident, PublicIncident, ResponderUnit, Assignment), seed=seed, jobs=jobs, routes=routes,
+    # Lists that walls, consoles and third parties poll; every change to an incident or a unit is an event.
+    cached_fields={"incidents": ("incidents",), "publicIncidents": ("incidents",)},
+    change_channels={"incident_events": "incidents", "responder_units": "incidents"},
     extra={"reference": seed_reference},
 )

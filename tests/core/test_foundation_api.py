@@ -139,6 +139,16 @@ async def test_cost_is_reported_in_extensions(client: httpx.AsyncClient) -> None
     assert cost["maximumAvailable"] == 5000
 
 
+async def test_a_mutation_is_charged_at_least_the_mutation_price(client: httpx.AsyncClient) -> None:
+    # when: a mutation that returns little (a refused sign-in: one payload, one error)
+    body = await gql(client, 'mutation { login(input: {username: "0900000099", password: "wrong-password"}) '
+                             "{ accessToken errors { code } } }")
+    # then: the refund stops at the price of a write, not at the two objects returned
+    cost = body["extensions"]["cost"]
+    assert body["data"]["login"]["errors"]
+    assert cost["actualQueryCost"] == 10
+
+
 async def test_batched_operations_are_refused(client: httpx.AsyncClient) -> None:
     # when
     response = await client.post("/graphql", json=[{"query": "{ rateLimit { cost } }"}] * 2)

@@ -218,7 +218,7 @@ class QueryGuard(SchemaExtension):
             return
         data = getattr(result, "data", None) or {}
         actual = sum(count_returned_objects(v) for v in data.values())  # the root is not an object
-        if self.execution_context.operation_type == OperationType.MUTATION:
+        if self.execution_context.operation_type.value == OperationType.MUTATION.value:  # strawberry has its own enum
             actual = max(actual, MUTATION_COST)
         state.budget.refund(context.principal.budget_key, (self._cost or 0) - actual)
         self._actual = actual
