@@ -141,14 +141,16 @@ def incidents_query(
 
 
 def open_candidates(*, db_session: Session, categories: Sequence[str], box: tuple[float, float, float, float],
-                    since: dt.datetime) -> list[Incident]:
-    """Open incidents in these categories inside the box reported since `since` (duplicate candidates)."""
+                    since: dt.datetime) -> list[Any]:
+    """Open incidents in these categories inside the box reported since `since` (duplicate candidates): rows of
+    the columns matching needs, not whole incidents (every report asks)."""
     min_lat, max_lat, min_lng, max_lng = box
-    stmt = select(Incident).where(
+    stmt = select(Incident.id, Incident.category, Incident.state, Incident.lat, Incident.lng,
+                  Incident.reported_at).where(
         Incident.state.in_([s.value for s in rules.OPEN_STATES]), Incident.category.in_(categories),
         Incident.reported_at >= since, Incident.lat.between(min_lat, max_lat), Incident.lng.between(min_lng, max_lng),
     ).limit(50)
-    return list(db_session.scalars(stmt))
+    return list(db_session.execute(stmt))
 
 
 def insert_report_once(*, db_session: Session, report: Report) -> bool:

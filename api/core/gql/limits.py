@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -150,6 +152,10 @@ def count_returned_objects(data: Any) -> int:
     return 0
 
 
+_PRICES: OrderedDict[tuple[Any, ...], int] = OrderedDict()  # (schema, query, operation, variables) -> cost
+_PRICES_KEPT = 2048
+
+
 class QueryGuard(SchemaExtension):
     """Validates early, refuses introspection to anonymous callers where configured, prices the query
     and charges the caller's budget before anything executes."""
@@ -178,11 +184,7 @@ class QueryGuard(SchemaExtension):
         if anonymous and not self.settings.introspection_for_anonymous and _uses_introspection(document):
             return [GraphQLError("Introspection is not available to anonymous callers.",
                                  extensions={"code": "INTROSPECTION_DISABLED"})]
-        calculator = CostCalculator(self.execution_context.schema._schema, document,
-                                    self.execution_context.variables)
-        selected = [o for o in operations
-                    if self.execution_context.operation_name in (None, getattr(o.name, "value", None))]
-        cost = sum(calculator.operation_cost(o) for o in selected[:1])
+        cost = self._price(document, operations)
         self._cost = cost
         if context is not None and hasattr(context, "cost"):
             context.cost = cost
@@ -207,6 +209,27 @@ class QueryGuard(SchemaExtension):
                                 "retryAfterSeconds": round(wait, 1)},
                 )]
         return []
+
+    def _price(self, document: Any, operations: list[OperationDefinitionNode]) -> int:
+        """The static cost of the selected operation; remembered per query text and variables, since the same
+        few queries come again and again (pricing walks the whole document)."""
+        ec = self.execution_context
+        try:
+            key: tuple[Any, ...] | None = (id(ec.schema), ec.query, ec.operation_name,
+                                           orjson.dumps(ec.variables or {}, option=orjson.OPT_SORT_KEYS))
+        except TypeError:
+            key = None  # e.g. an upload among the variables
+        if key is not None and (known := _PRICES.get(key)) is not None:
+            _PRICES.move_to_end(key)
+            return known
+        calculator = CostCalculator(ec.schema._schema, document, ec.variables)
+        selected = [o for o in operations if ec.operation_name in (None, getattr(o.name, "value", None))]
+        cost = sum(calculator.operation_cost(o) for o in selected[:1])
+        if key is not None:
+            _PRICES[key] = cost
+            if len(_PRICES) > _PRICES_KEPT:
+                _PRICES.popitem(last=False)
+        return cost
 
     def on_operation(self) -> Iterator[None]:
         yield
