@@ -144,12 +144,26 @@ def demo(host: str | None, port: int | None) -> None:
 
 
 @cli.command()
-def worker() -> None:
+@click.option("--processes", default=None, type=int,
+              help="worker processes under one supervisor, one per core (default: SMARTCITY_WORKER_PROCESSES, 1);"
+                   " each runs every job (exclusive ones under a database lease, push drains in parallel);"
+                   " with SMARTCITY_WORKER_METRICS_PORT=P, process i serves metrics on port P+i")
+@click.option("--child", default=None, type=int, hidden=True, help="set by the supervisor: this child's index")
+def worker(processes: int | None, child: int | None) -> None:
     """Runs the scheduled background jobs (push, deadlines, cameras)."""
+    if processes is not None:
+        if processes < 1:
+            raise ConfigError(f"--processes must be at least 1 (got {processes})")
+        # Through the environment, so the checks of SMARTCITY_WORKER_PROCESSES apply to the flag too.
+        os.environ["SMARTCITY_WORKER_PROCESSES"] = str(processes)
     settings = _settings()
+    if child is None and settings.worker_processes > 1:
+        from workers.supervisor import supervise
+
+        sys.exit(supervise(settings))
     from workers.runner import run_forever
 
-    run_forever(settings)
+    run_forever(settings, child=child)
 
 
 @cli.group()

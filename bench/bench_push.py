@@ -7,10 +7,12 @@ FCM v1 requests to it, interleaved round by round:
   concurrency as send_each, without firebase-admin, google-auth or requests;
 - the fake's ceiling: a minimal asyncio client writing pre-built requests on 500 keep-alive
   connections, cheap enough that the fake, not the client, is what it measures.
-Also FcmSender in two processes at once, as the outbox runs several senders, and the whole outbox drain
-on PostgreSQL (rows claimed under a lease -> FcmSender -> results recorded), beside the raw sender.
+Also FcmSender in two processes at once, and the whole outbox drain on PostgreSQL (rows claimed under a
+lease -> FcmSender -> results recorded) in one process and in two processes at once against the same
+outbox, as `smartcity worker --processes 2` (the documented deployment on 2 cores) runs it. The target
+"100,000 in < 60 s" is judged on that last figure.
 
-A full run (100,000 per client, 3 rounds) takes about a quarter of an hour on 2 cores; quick, ~2 minutes.
+A full run (100,000 per client, 3 rounds) takes about 20 minutes on 2 cores; quick, ~3 minutes.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from pathlib import Path
 
 import httpx
 
+from bench.push_support import OutboxDatabase
+from bench.push_support import messages as _messages
 from tests.fakes.fcm_server import PROJECT_ID, service_account_info
 from workers.push import Outcome, PushMessage
 from workers.push.fcm import FcmSender
@@ -44,9 +48,9 @@ def run(quick: bool) -> str:
     fake, url = _start_fake()
     try:
         samples: dict[str, list[tuple[float, float]]] = {
-            k: [] for k in ("fcm", "fcm2", "httpx", "ceiling", "drain")
+            k: [] for k in ("fcm", "fcm2", "httpx", "ceiling", "drain", "drain2")
         }
-        outbox = _OutboxDatabase.create()
+        outbox = OutboxDatabase.create()
         for round_number in range(ROUNDS):
             samples["fcm"].append(_fcm_sender(url, count))
             samples["httpx"].append(_plain_httpx(url, count))
@@ -56,6 +60,9 @@ def run(quick: bool) -> str:
                 # Half as many in quick mode (10 batches still): rows are inserted afresh every round.
                 drain_count = count // 2 if quick else count
                 samples["drain"].append(outbox.drain(url, drain_count, f"drain{round_number}"))
+                samples["drain2"].append(
+                    outbox.drain_processes(url, drain_count, f"pair{round_number}", processes=2)
+                )
         stats = json.loads(httpx.get(f"{url}/_fake/stats", timeout=30).text)
     finally:
         fake.terminate()
@@ -64,22 +71,6 @@ def run(quick: bool) -> str:
             outbox.drop()
     request_bytes = len(json.dumps(_fcm_json(_messages(1)[0])))
     return _report(quick, count, samples, stats, request_bytes)
-
-
-def _messages(count: int, prefix: str = "device") -> list[PushMessage]:
-    return [
-        PushMessage(
-            key=str(i),
-            token=f"{prefix}-{i:07d}-{'x' * 140}",  # real registration tokens are ~160 characters
-            title="Cảnh báo ngập",
-            body="Mực nước tại Dương Đông vượt mức báo động 2",
-            data={"kind": "flood", "incident": "1234"},
-            collapse_key="flood-duong-dong",
-            ttl_seconds=3600,
-            android_channel="alerts",
-        )
-        for i in range(count)
-    ]
 
 
 def _start_fake() -> tuple[subprocess.Popen[str], str]:
@@ -152,91 +143,6 @@ def _fcm_sender_processes(url: str, count: int, processes: int) -> tuple[float, 
         raise RuntimeError("some sends failed in the multi-process run")
     elapsed = max(row[1] for row in rows) - min(row[0] for row in rows)
     return share * processes / elapsed, sum(row[2] for row in rows) / (share * processes)
-
-
-class _OutboxDatabase:
-    """A throwaway PostgreSQL database with the platform's schema, to time the outbox drain end to end."""
-
-    ADMIN_URL = os.environ.get("SMARTCITY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-    def __init__(self, name: str) -> None:
-        from api.config import load_settings
-        from api.db import Database
-
-        self.name = name
-        url = self.ADMIN_URL.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + f"/{name}"
-        self.settings = load_settings(database_url=url, environment="test", log_json=False, push_batch_size=500)
-        self.db = Database.from_settings(self.settings)
-
-    @classmethod
-    def create(cls) -> _OutboxDatabase | None:
-        """Creates and migrates the database; None when PostgreSQL is not running here."""
-        import uuid
-
-        import psycopg
-
-        from api import migrate
-        from api.db import load_models
-
-        name = f"smartcity_bench_{uuid.uuid4().hex[:8]}"
-        try:
-            with psycopg.connect(cls._admin(), autocommit=True, connect_timeout=3) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-        except psycopg.OperationalError:
-            return None
-        load_models()
-        outbox = cls(name)
-        migrate.upgrade(outbox.db.engine)
-        return outbox
-
-    @classmethod
-    def _admin(cls) -> str:
-        return cls.ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
-
-    def drain(self, url: str, count: int, prefix: str) -> tuple[float, float]:
-        """Queues `count` pushes, then returns (messages per second, client CPU per message) to drain them."""
-        from sqlalchemy import insert, select
-
-        from api.core.model import utcnow
-        from api.identity.models import Account
-        from api.notifications.models import Device, OutboxMessage
-        from workers.push.drain import drain
-
-        now = utcnow()
-        with self.db.transaction() as session:
-            account = Account(full_name="Bench", password_hash="-")
-            session.add(account)
-            session.flush()
-            messages = _messages(count, prefix)
-            session.execute(insert(Device.__table__), [
-                {"account_id": account.id, "token": m.token, "platform": "ANDROID", "language": "vi",
-                 "active": True, "created_at": now, "last_seen_at": now} for m in messages
-            ])
-            mine = select(Device.token, Device.id).where(Device.account_id == account.id)
-            devices = dict(session.execute(mine).tuples().all())
-            session.execute(insert(OutboxMessage.__table__), [
-                {"device_id": devices[m.token], "token": m.token, "language": "vi", "template": "generic_alert",
-                 "params": {}, "title": m.title, "body": m.body, "data": m.data, "collapse_key": m.collapse_key,
-                 "ttl_seconds": m.ttl_seconds, "state": "PENDING", "attempts": 0, "next_attempt_at": now,
-                 "created_at": now} for m in messages
-            ])
-        with FcmSender(service_account_info(f"{url}/token"), fcm_url=url) as sender:
-            sender.send(_messages(sender.max_batch, f"{prefix}-warm"))  # as for the raw sender: token, pool
-            cpu, started = time.process_time(), time.perf_counter()
-            report = drain(self.db, sender, self.settings)
-            elapsed = time.perf_counter() - started
-            cpu = time.process_time() - cpu
-        if report.sent != count:
-            raise RuntimeError(f"outbox drain: {report.sent} of {count} sent ({report})")
-        return count / elapsed, cpu / count
-
-    def drop(self) -> None:
-        """Drops the database."""
-        import psycopg
-
-        self.db.dispose()
-        with psycopg.connect(self._admin(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
 def _fcm_json(message: PushMessage) -> dict:
@@ -337,13 +243,13 @@ def _report(
     rate = {k: statistics.median(s[0] for s in v) for k, v in samples.items() if v}
     cpu_us = {k: statistics.median(s[1] for s in v) * 1e6 for k, v in samples.items() if v}
     ratio = rate["fcm"] / rate["httpx"]
-    seconds_100k = 100_000 / rate["fcm"]
     rows = [
         ("fcm", "FcmSender, 1 process (firebase-admin `send_each`, 500 per chunk)"),
         ("fcm2", "FcmSender, 2 processes at once (the outbox runs several senders)"),
         ("httpx", "Baseline: plain `httpx.Client`, pooled, 500 threads, chunks of 500"),
         ("ceiling", "The fake's ceiling: minimal asyncio client, 500 keep-alive connections"),
         ("drain", "Outbox drain on PostgreSQL, 1 process: claim 500 under a lease → FcmSender → record"),
+        ("drain2", "**Outbox drain on PostgreSQL, 2 processes** (`smartcity worker --processes 2`)"),
     ]
     table = [
         "| Client → fake FCM (its own process) | messages/s | 100,000 take | vs plain httpx"
@@ -358,8 +264,6 @@ def _report(
             f" {cpu_us[key]:.0f} µs |"
         )
     verdict_ratio = "met" if ratio >= 0.5 else "NOT met"
-    verdict_time = "met" if seconds_100k < 60 else "NOT met"
-    verdict_time2 = "met" if 100_000 / rate["fcm2"] < 60 else "not met"
     return "\n".join(
         [
             "## Push fan-out",
@@ -373,8 +277,7 @@ def _report(
             *table,
             "",
             f"- FcmSender / plain httpx: **{ratio:.2f}** (target ≥ 0.5: {verdict_ratio}).",
-            f"- 100,000 through one FcmSender: **{seconds_100k:.0f} s** (target < 60 s: {verdict_time});"
-            f" with two sender processes {100_000 / rate['fcm2']:.0f} s ({verdict_time2}).",
+            _time_verdict(rate),
             "- What limits the figure: the sender's own CPU. One Python process costs"
             f" ~{cpu_us['fcm']:.0f} µs of CPU per message (requests + google-auth + firebase-admin's"
             " encoder, and one new thread per message inside `send_each`), while the fake serves"
@@ -396,6 +299,22 @@ def _report(
     )
 
 
+def _time_verdict(rate: dict[str, float]) -> str:
+    """The "100,000 in < 60 s" target, judged on the whole outbox drain as deployed (2 processes)."""
+    one = (f"one process is not the deployment unit: one FcmSender alone takes {100_000 / rate['fcm']:.0f} s"
+           f" and two {100_000 / rate['fcm2']:.0f} s")
+    if "drain2" not in rate:
+        return f"- 100,000 in < 60 s: not judged (PostgreSQL was not reachable, so no outbox drain); {one}."
+    seconds, single = 100_000 / rate["drain2"], 100_000 / rate["drain"]
+    verdict = "met" if seconds < 60 else "NOT met"
+    return (
+        f"- 100,000 through the outbox as deployed, `smartcity worker --processes 2` on these"
+        f" {os.cpu_count()} cores (two processes running the real drain against one PostgreSQL outbox):"
+        f" **{seconds:.0f} s** (target < 60 s: {verdict}). The same drain in one process takes"
+        f" {single:.0f} s ({'under' if single < 60 else 'over'} the target); {one}."
+    )
+
+
 def _drain_note(rate: dict[str, float], cpu_us: dict[str, float]) -> str:
     if "drain" not in rate:
         return "- Outbox drain: not measured (PostgreSQL was not reachable on 127.0.0.1:5432)."
@@ -403,6 +322,7 @@ def _drain_note(rate: dict[str, float], cpu_us: dict[str, float]) -> str:
         f"- Outbox drain (`workers/push/drain.py`, rows claimed → sent → recorded): **{rate['drain']:,.0f}"
         f" messages/s**, {rate['drain'] / rate['fcm']:.2f}× the raw FcmSender in the same round; the database"
         f" work (claim with `FOR UPDATE SKIP LOCKED`, one executemany to record 500 results) adds"
-        f" ~{max(cpu_us['drain'] - cpu_us['fcm'], 0):.0f} µs of client CPU per message. Several worker"
-        " processes drain at once, so this too scales with processes."
+        f" ~{max(cpu_us['drain'] - cpu_us['fcm'], 0):.0f} µs of client CPU per message. In two processes"
+        f" ({rate.get('drain2', 0):,.0f} messages/s) each claims its own batches (`SKIP LOCKED`), so the drain"
+        " scales with processes, i.e. with cores, until PostgreSQL and the fake share them too."
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from alembic import context
 from sqlmodel import SQLModel
-
 from sqlmodel.sql.sqltypes import AutoString
 
 from api.config import get_settings

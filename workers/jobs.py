@@ -34,8 +34,17 @@ class Job:
     lease_seconds: float = 300.0
     description: str = ""
     # False: every worker process may run it at once (the job keeps itself safe, e.g. with row leases),
-    # and a killed process leaves no job lease behind to wait out.
+    # and a killed process leaves no job lease behind to wait out. Such a job is scheduled by each
+    # process on its own (not in the shared job store), so every process really does run it.
     exclusive: bool = True
+    # True: a queue consumer. The next run is scheduled when a run ends: at once if `func` returned a
+    # true value (it stopped with work left, e.g. after a bounded time), else `seconds` later. Runs never
+    # overlap, so the scheduler never has a run to skip while a long one goes on. Needs exclusive=False.
+    chained: bool = False
+
+    def __post_init__(self) -> None:
+        if self.chained and self.exclusive:
+            raise ValueError(f"job {self.id!r}: a chained job runs in every process; set exclusive=False")
 
 
 class JobRegistry:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from api.core.model import UTCDateTime, utcnow  # naming convention before any table
@@ -51,7 +51,9 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_message_state_failed_at", "state", "failed_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    # 64-bit: a city's fan-outs (100,000 at a time) run a 32-bit sequence out within years. SQLite's
+    # INTEGER PRIMARY KEY is already 64-bit, and only that spelling keeps it the rowid (auto-numbered).
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer(), "sqlite"))
     device_id: int = Field(foreign_key="device.id", index=True)
     token: str = Field(max_length=MAX_TOKEN_LENGTH, description="the device's token when it was queued")
     language: str = Field(max_length=2)

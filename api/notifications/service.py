@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlmodel import Session
 
 from api.notifications.models import Device, OutboxMessage, TopicSubscription
@@ -104,3 +104,29 @@ def recent_failures(*, db_session: Session, limit: int) -> list[OutboxMessage]:
         .limit(limit)
     )
     return list(db_session.execute(stmt).scalars())
+
+
+def outbox_window_end(*, db_session: Session, after_id: int, size: int) -> tuple[int, dt.datetime] | None:
+    """The last of the next `size` outbox rows after `after_id` in id order: (id, created_at), or None."""
+    window = select(_OUTBOX.c.id).where(_OUTBOX.c.id > after_id).order_by(_OUTBOX.c.id).limit(size).subquery()
+    last = select(func.max(window.c.id)).scalar_subquery()
+    row = db_session.execute(select(_OUTBOX.c.id, _OUTBOX.c.created_at).where(_OUTBOX.c.id == last)).first()
+    return None if row is None else (int(row[0]), row[1])
+
+
+def delete_finished_outbox(
+    *, db_session: Session, after_id: int, up_to_id: int, sent_before: dt.datetime, failed_before: dt.datetime
+) -> int:
+    """Deletes, among ids in (after_id, up_to_id], SENT rows sent before `sent_before` and FAILED rows
+    failed before `failed_before`; returns how many. PENDING and SENDING rows are never touched."""
+    result = db_session.execute(
+        delete(_OUTBOX).where(
+            _OUTBOX.c.id > after_id,
+            _OUTBOX.c.id <= up_to_id,
+            or_(
+                and_(_OUTBOX.c.state == OutboxState.SENT.value, _OUTBOX.c.sent_at < sent_before),
+                and_(_OUTBOX.c.state == OutboxState.FAILED.value, _OUTBOX.c.failed_at < failed_before),
+            ),
+        )
+    )
+    return int(result.rowcount or 0)

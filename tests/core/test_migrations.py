@@ -7,11 +7,13 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 from api import migrate
 from api.db import Database, load_models
+from api.identity.models import Account
+from api.notifications.models import Device, OutboxMessage
 from tests.conftest import _create_pg_database, _drop_pg_database, base_settings, pg_url, require_service
 
 
@@ -63,3 +65,75 @@ def test_downgrade_to_base_then_upgrade_again(empty_database: Database) -> None:
     # then
     assert remaining == set()
     assert _differences(empty_database) == []
+
+
+BEFORE_BIGINT = "06f21dbe9de5"  # the head before 248d22c9e538 (outbox bigint id)
+
+
+def _pg_types(db: Database) -> tuple[str, str, str]:
+    """outbox_message.id's type, its sequence's type, and a referring test column's type."""
+    with db.engine.connect() as conn:
+        def column(table: str, name: str) -> str:
+            return conn.execute(text(
+                "SELECT data_type FROM information_schema.columns WHERE table_name = :t AND column_name = :c"
+            ), {"t": table, "c": name}).scalar_one()
+
+        sequence = conn.execute(text(
+            "SELECT format_type(s.seqtypid, NULL) FROM pg_sequence s"
+            " WHERE s.seqrelid = pg_get_serial_sequence('outbox_message', 'id')::regclass"
+        )).scalar_one()
+        return column("outbox_message", "id"), sequence, column("outbox_receipt", "outbox_id")
+
+
+def test_the_outbox_id_becomes_64_bit_from_the_previous_head_and_back(empty_database: Database) -> None:
+    # given: the schema of the previous head, with a (deployment's own) table referring to the outbox
+    load_models()
+    db = empty_database
+    migrate.upgrade(db.engine, BEFORE_BIGINT)
+    with db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE outbox_receipt (id INTEGER PRIMARY KEY,"
+                          " outbox_id INTEGER REFERENCES outbox_message (id))"))
+    postgres = db.engine.dialect.name == "postgresql"
+    if postgres:
+        assert _pg_types(db) == ("integer", "integer", "integer")
+
+    # when
+    migrate.upgrade(db.engine)
+
+    # then: ids past 2^31 fit in the column, the sequence and what refers to it
+    if postgres:
+        assert _pg_types(db) == ("bigint", "bigint", "bigint")
+    big = 3_000_000_000
+    with db.transaction() as session:
+        if postgres:  # the next id the sequence gives is past 2^31
+            session.execute(text("SELECT setval(pg_get_serial_sequence('outbox_message', 'id'), :v)"), {"v": big})
+        account = Account(full_name="Người Thử", password_hash="-")
+        session.add(account)
+        session.flush()
+        device = Device(account_id=account.id or 0, token="migration-test", platform="ANDROID")
+        session.add(device)
+        session.flush()
+        row = OutboxMessage(id=None if postgres else big + 1, device_id=device.id or 0, token=device.token,
+                            language="vi", template="generic_alert", title="t", body="b")
+        session.add(row)
+        session.flush()
+        session.execute(text("INSERT INTO outbox_receipt (id, outbox_id) VALUES (1, :id)"), {"id": row.id})
+    assert row.id == big + 1
+    with db.session() as session:
+        assert session.get(OutboxMessage, big + 1) is not None
+
+    # when: back down (emptied first: an id past 2^31 cannot go back to 32 bits)
+    with db.engine.begin() as conn:
+        for table in ("outbox_receipt", "outbox_message", "device", "account"):
+            conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (fixed names)
+        if postgres:
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('outbox_message', 'id'), 1)"))
+    migrate.downgrade(db.engine, BEFORE_BIGINT)
+
+    # then
+    if postgres:
+        assert _pg_types(db) == ("integer", "integer", "integer")
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE outbox_receipt"))
+    migrate.upgrade(db.engine)
+    assert _differences(db) == []

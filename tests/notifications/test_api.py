@@ -141,3 +141,23 @@ async def test_admins_see_the_outbox_counts_and_the_latest_failures(client, data
                                          "lastError": "gave up after 8 attempts: INTERNAL: boom",
                                          "failedAt": outbox["recentFailures"][0]["failedAt"]}]
     assert outbox_states(database) == {"PENDING": 2, "FAILED": 1}
+
+
+async def test_an_outbox_id_past_32_bits_is_stored_and_listed(client, database, settings):
+    # given: a failure whose id needs 64 bits (GraphQL's Int is 32-bit: messageId is an ID, a string)
+    admin = make_person(database, settings, "admin")
+    citizen = make_person(database, settings, "citizen")
+    await gql(client, REGISTER, {"input": {"token": "big-id-phone", "platform": "ANDROID"}}, token=citizen.token)
+    with database.transaction() as session:
+        flows.notify_accounts(db_session=session, account_ids=[citizen.account_id], template="generic_alert",
+                              params={"title_vi": "x", "body_vi": "y"})
+        session.execute(update(OutboxMessage).values(
+            id=3_000_000_000, state="FAILED", last_error="FATAL: x", next_attempt_at=None, failed_at=utcnow()))
+
+    # when
+    body = await gql(client, "{ pushOutbox { recentFailures(first: 1) { messageId template } } }", token=admin.token)
+    old_field = await gql(client, "{ pushOutbox { recentFailures(first: 1) { id } } }", token=admin.token)
+
+    # then: the new field carries it; the deprecated 32-bit one says it cannot
+    assert body["data"]["pushOutbox"]["recentFailures"] == [{"messageId": "3000000000", "template": "generic_alert"}]
+    assert old_field["errors"] and "32-bit" in old_field["errors"][0]["message"]

@@ -14,6 +14,7 @@ import os
 import random
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ class DrainReport:
     sent: int = 0
     failed: int = 0
     retried: int = 0
+    more: bool = False  # stopped at its time limit with rows perhaps still due
 
     def add(self, other: DrainReport) -> None:
         """Adds another pass's counts to this one."""
@@ -260,13 +262,19 @@ def drain_once(
 
 def drain(
     db: Database, sender: PushSender, settings: Settings, *, stopping: threading.Event | None = None,
+    max_seconds: float | None = None,
 ) -> DrainReport:
-    """Drains batch after batch until nothing is due or `stopping` is set (checked between batches)."""
+    """Drains batch after batch until nothing is due, `stopping` is set (checked between batches), or
+    `max_seconds` have passed (then `more` is set on the report: rows may still be due)."""
     total = DrainReport()
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
     while stopping is None or not stopping.is_set():
         report = drain_once(db, sender, settings)
         total.add(report)
         if report.claimed == 0:
+            break
+        if deadline is not None and time.monotonic() >= deadline:
+            total.more = True
             break
     return total
 
@@ -283,16 +291,20 @@ def make_sender(settings: Settings) -> PushSender:
 _SENDER_LOCK = threading.Lock()
 
 
-def drain_job(ctx: Any) -> None:
-    """The `push.drain` job: sends everything due, one batch at a time, stopping early on shutdown."""
+def drain_job(ctx: Any) -> bool:
+    """The `push.drain` job: sends what is due, one batch at a time, for at most
+    `push_drain_run_seconds`, stopping early on shutdown; returns whether rows may still be due (the
+    job is chained: the runner starts the next run at once)."""
     with _SENDER_LOCK:
         sender = ctx.extras.get("push.sender")
         if sender is None:
             sender = ctx.extras["push.sender"] = make_sender(ctx.settings)
-    report = drain(ctx.db, sender, ctx.settings, stopping=ctx.stopping)
+    report = drain(ctx.db, sender, ctx.settings, stopping=ctx.stopping,
+                   max_seconds=ctx.settings.push_drain_run_seconds)
     if report.claimed:
         log.info(
-            "push.drain: %d claimed, %d sent, %d retried, %d failed",
-            report.claimed, report.sent, report.retried, report.failed,
+            "push.drain: %d claimed, %d sent, %d retried, %d failed%s",
+            report.claimed, report.sent, report.retried, report.failed, "; more due" if report.more else "",
             extra={"job": "push.drain", "sent": report.sent, "failed": report.failed},
         )
+    return report.more

@@ -69,7 +69,9 @@ class Device(relay.Node):
 
 @strawberry.type(description="A push that was given up on, and why.")
 class PushFailure:
-    id: int
+    id: int = strawberry.field(deprecation_reason="GraphQL Int is 32-bit and outbox ids are 64-bit; use messageId "
+                               "(this field errors once an id passes 2,147,483,647)")
+    message_id: strawberry.ID = strawberry.field(description="the outbox row's number (64-bit, so a string)")
     device_id: int
     template: str
     attempts: int
@@ -80,8 +82,9 @@ class PushFailure:
     @classmethod
     def from_row(cls, row: OutboxRow) -> PushFailure:
         """Builds the GraphQL object from a row."""
-        return cls(id=row.id or 0, device_id=row.device_id, template=row.template, attempts=row.attempts,
-                   last_error=row.last_error, created_at=row.created_at, failed_at=row.failed_at)
+        return cls(id=row.id or 0, message_id=strawberry.ID(str(row.id)), device_id=row.device_id, template=row.template,
+                   attempts=row.attempts, last_error=row.last_error, created_at=row.created_at,
+                   failed_at=row.failed_at)
 
 
 @strawberry.type(description="The push outbox: messages by state, and the latest failures with reasons.")

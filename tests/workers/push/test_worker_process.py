@@ -6,14 +6,10 @@ the fake's /_fake/stats counts what arrived, so a message sent twice is seen, no
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -23,88 +19,7 @@ from api.db import Database
 from api.notifications.models import OutboxMessage
 from tests.factories import make_person
 from tests.notifications.factories import outbox_states, queue_to_tokens
-
-ROOT = Path(__file__).resolve().parents[3]
-SMARTCITY = Path(sys.executable).parent / "smartcity"
-
-
-class Fake:
-    """The fake FCM server as a process."""
-
-    def __init__(self, process: subprocess.Popen[str], url: str, service_account: Path) -> None:
-        self.process, self.url, self.service_account = process, url, service_account
-
-    def stats(self) -> dict:
-        """What the fake received so far."""
-        return httpx.get(f"{self.url}/_fake/stats", timeout=10).json()
-
-    def answers(self) -> bool:
-        """Whether the fake accepts connections yet."""
-        try:
-            self.stats()
-        except httpx.ConnectError:
-            return False
-        return True
-
-
-@pytest.fixture
-def start_fake(tmp_path: Path) -> Iterator[Callable[[float], Fake]]:
-    started: list[subprocess.Popen[str]] = []
-
-    def start(delay_ms: float) -> Fake:
-        account = tmp_path / f"service-account-{len(started)}.json"
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.fakes.fcm_server", "--port", "0", "--no-record",
-             "--delay-ms", str(delay_ms), "--service-account", str(account)],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True,
-        )
-        started.append(process)
-        line = process.stdout.readline() if process.stdout else ""
-        assert line.startswith("READY "), line
-        fake = Fake(process, line.split()[1], account)
-        _wait(fake.answers, 10, "the fake FCM server to listen")  # READY comes just before it listens
-        return fake
-
-    yield start
-    for process in started:
-        process.kill()
-        process.wait(timeout=10)
-
-
-@pytest.fixture
-def start_worker(tmp_path: Path, database: Database) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(fake: Fake, **settings: object) -> subprocess.Popen[bytes]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTCITY_")}
-        env.update({
-            "PYTHONPATH": str(ROOT),
-            "SMARTCITY_ENVIRONMENT": "test",
-            "SMARTCITY_DATABASE_URL": database.engine.url.render_as_string(hide_password=False),
-            "SMARTCITY_FCM_CREDENTIALS_FILE": str(fake.service_account),
-            "SMARTCITY_FCM_URL": fake.url,
-            "SMARTCITY_LOG_JSON": "false",
-            "SMARTCITY_MEDIA_DIR": str(tmp_path / "media"),
-        })
-        env.update({f"SMARTCITY_{k.upper()}": str(v) for k, v in settings.items()})
-        log = open(tmp_path / f"worker-{len(started)}.log", "wb")  # noqa: SIM115 (closed with the process)
-        process = subprocess.Popen([str(SMARTCITY), "worker"], cwd=tmp_path, env=env, stdout=log, stderr=log)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+from tests.workers.processes import wait_until as _wait
 
 
 def _all_sent(database: Database, total: int) -> Callable[[], bool]:
