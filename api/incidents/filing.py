@@ -64,6 +64,13 @@ class NewHotlineCall:
     address: str | None = None
     occurred_at: dt.datetime | None = None
     incident_id: int | None = None
+    idempotency_key: str | None = None
+
+    def request_hash(self) -> str:
+        """A fingerprint of the call: the same key with a different fingerprint is a conflict."""
+        body = {k: v for k, v in self.__dict__.items() if k != "idempotency_key"}
+        body["occurred_at"] = self.occurred_at.isoformat() if self.occurred_at else None
+        return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 @dataclass
@@ -229,6 +236,9 @@ def log_hotline_call(*, db_session: Session, settings: Settings, principal: Prin
         raise fail(Code.LOCATION_REQUIRED, "Give a location or an address.", "Cần vị trí hoặc địa chỉ.",
                      "location")
     description = clean_text(call.description, "description") or ""
+    replayed = _replay_call(db_session, principal, call)
+    if replayed is not None:
+        return replayed
     into = None
     if call.incident_id is not None:
         into = load(db_session, call.incident_id)
@@ -249,9 +259,33 @@ def log_hotline_call(*, db_session: Session, settings: Settings, principal: Prin
                       callback_number=clean_text(call.callback_number, "callback_number", limit=20),
                       language=(call.language or "vi")[:8], is_tourist=call.is_tourist,
                       notes=clean_text(call.notes, "notes"), incident_id=filed.incident.id or 0, report_id=report.id,
-                      created_at=now)
+                      created_at=now, idempotency_key=call.idempotency_key,
+                      request_hash=call.request_hash() if call.idempotency_key is not None else None)
     db_session.add(row)
     db_session.flush()
     filed.hotline_call = row
     return filed
 
+
+
+def _replay_call(db_session: Session, principal: Principal, call: NewHotlineCall) -> Filed | None:
+    """The first result of a call logged before under the same operator and key (None: a new call)."""
+    key = call.idempotency_key
+    if key is None:
+        return None
+    if not key.strip() or len(key) > 100:
+        raise fail(Code.INVALID, "Give a client key of 1 to 100 characters.",
+                   "Mã chống gửi trùng phải từ 1 đến 100 ký tự.", "idempotency_key")
+    # Concurrent retries of one call wait here for each other (PostgreSQL; SQLite writes one at a time), so
+    # the second finds the first's call; the unique index is the last line of defence.
+    service.lock_key(db_session=db_session, name=f"hotline:{principal.account_id}:{key}")
+    row = service.find_hotline_call(db_session=db_session, operator_account_id=principal.account_id, key=key)
+    if row is None:
+        return None
+    if row.request_hash != call.request_hash():
+        raise fail(Code.IDEMPOTENCY_CONFLICT, "This key was already used for a different call.",
+                   "Mã này đã được dùng cho một cuộc gọi khác.", "idempotency_key")
+    incident = service.get_incident(db_session=db_session, incident_id=row.incident_id)
+    report = service.get_report(db_session=db_session, report_id=row.report_id) if row.report_id else None
+    assert incident is not None and report is not None
+    return Filed(incident=incident, report=report, attached_to_existing=report.attached_to_existing, hotline_call=row)

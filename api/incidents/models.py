@@ -190,6 +190,8 @@ class HotlineCall(SQLModel, table=True):
     """A call to the hotline as the operator logged it; the caller's name and number are personal data."""
 
     __tablename__ = "hotline_call"
+    # One call per operator and client key: a double submit or a retried request logs the call once.
+    __table_args__ = (Index("ux_hotline_call_operator_key", "operator_account_id", "idempotency_key", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     operator_account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
@@ -201,3 +203,5 @@ class HotlineCall(SQLModel, table=True):
     incident_id: int = Field(foreign_key="incident.id", index=True)
     report_id: int | None = Field(default=None, foreign_key="incident_report.id")
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    idempotency_key: str | None = Field(default=None, max_length=100)
+    request_hash: str | None = Field(default=None, max_length=64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import time
 from collections.abc import Sequence
@@ -193,6 +194,20 @@ def lock_area(*, db_session: Session, box: tuple[float, float, float, float], ce
                    for j in range(math.floor(min_lng / step), math.floor(max_lng / step) + 1)})
     db_session.execute(text("SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest(CAST(:keys AS bigint[])) AS k "
                             "ORDER BY k) AS cells"), {"keys": keys})
+
+
+def lock_key(*, db_session: Session, name: str) -> None:
+    """Takes a PostgreSQL advisory lock on a name until the transaction ends (SQLite: writes are serial)."""
+    if db_session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+    db_session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def find_hotline_call(*, db_session: Session, operator_account_id: int | None, key: str) -> HotlineCall | None:
+    """The call an operator logged under a client key."""
+    return db_session.scalar(select(HotlineCall).where(HotlineCall.operator_account_id == operator_account_id,
+                                                       HotlineCall.idempotency_key == key))
 
 
 def find_report(*, db_session: Session, reporter_account_id: int, idempotency_key: str) -> Report | None:

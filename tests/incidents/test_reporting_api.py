@@ -236,6 +236,56 @@ async def test_a_hotline_call_creates_an_incident_or_joins_one(client: httpx.Asy
         assert {r.is_tourist for r in rows} == {True, False} and rows[0].language == "en"
 
 
+async def test_a_hotline_call_retried_with_its_key_is_logged_once(client: httpx.AsyncClient, cast: Cast,
+                                                                    database: Database) -> None:
+    # given: the console sends a call, the answer is lost, the operator presses Ctrl+Enter again
+    d = cast.dispatcher.token
+    call = {"category": "THEFT", "description": "Mất ví ở chợ đêm", "callerName": "Lê Văn B",
+            "location": elsewhere(), "idempotencyKey": str(uuid.uuid4())}
+    # when
+    first = await run(client, HOTLINE, d, **call)
+    again = await run(client, HOTLINE, d, **call)
+    changed = await run(client, HOTLINE, d, **{**call, "description": "Khác"})
+    bad_key = await run(client, HOTLINE, d, **{**call, "idempotencyKey": " "})
+    # then: the same incident and call; a different call under the same key is refused, and nothing added
+    assert first["errors"] == [] and again["errors"] == []
+    assert again["incident"]["id"] == first["incident"]["id"] and again["hotlineCallId"] == first["hotlineCallId"]
+    assert [(e["field"], e["code"]) for e in changed["errors"]] == [("idempotencyKey", "IDEMPOTENCY_CONFLICT")]
+    assert [(e["field"], e["code"]) for e in bad_key["errors"]] == [("idempotencyKey", "INVALID")]
+    assert _count(database, HotlineCall) == 1 and _count(database, Incident) == 1 and _count(database, Report) == 1
+
+
+def test_concurrent_retries_of_a_hotline_call_log_it_once(database: Database, settings: Settings, cast: Cast) -> None:
+    # given: ten retries of one call racing (a flaky line between the console and the API)
+    operator = Principal(roles=frozenset({Role.DISPATCHER}), account_id=cast.dispatcher.account_id, display="op",
+                         attributes={"unit_code": "31078"})
+    call = filing.NewHotlineCall(category="FIRE", description="Cháy nhà", lat=10.25, lng=103.97,
+                                 idempotency_key=str(uuid.uuid4()))
+    barrier = threading.Barrier(10)
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def log() -> None:
+        try:
+            barrier.wait()
+            with database.transaction() as session:
+                results.append(filing.log_hotline_call(db_session=session, settings=settings, principal=operator,
+                                                       call=call).incident.id or 0)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=log) for _ in range(10)]
+    # when
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    # then
+    assert errors == []
+    assert len(results) == 10 and len(set(results)) == 1
+    assert _count(database, HotlineCall) == 1 and _count(database, Incident) == 1
+
+
 async def test_invalid_reports_are_refused_with_field_errors(client: httpx.AsyncClient, cast: Cast,
                                                              database: Database) -> None:
     # when

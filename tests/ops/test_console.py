@@ -306,6 +306,41 @@ def test_hotline_call_attaches_to_the_open_incident_nearby(page: Any, ops: Ops) 
     assert total["incidents"]["totalCount"] == 1
 
 
+def test_a_call_whose_answer_was_lost_is_logged_once_when_sent_again(page: Any, ops: Ops) -> None:
+    # given: the network drops the answer to the first "log call" (the server did log it)
+    lost: list[str] = []
+
+    def drop_first_answer(route: Any) -> None:
+        body = route.request.post_data or ""
+        if "logHotlineCall" in body and not lost:
+            route.fetch()  # reaches the server
+            lost.append(body)
+            route.abort()  # the console never hears back
+        else:
+            route.continue_()
+
+    sign_in(page, ops)
+    page.route("**/graphql", drop_first_answer)
+    page.click("[data-tab=hotline]")
+    page.focus("ops-hotline input[name=callbackNumber]")
+    page.keyboard.press("Alt+4")
+    page.fill("input[name=callerName]", "Nguyễn Thị C")
+    page.fill("input[name=location]", "10.3000, 103.9000")
+    page.press("input[name=location]", "Tab")
+    # when: the operator logs it, sees the error, and presses Ctrl+Enter again
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("ops-hotline [role=alert]")
+    page.focus("ops-hotline input[name=callerName]")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("[data-result=new]")
+    # then: one incident, one call; the only console error is the dropped request itself
+    assert lost
+    total = ops.server.gql("{ incidents(first: 10) { totalCount } }", token=ops.dispatcher.token)
+    assert total["incidents"]["totalCount"] == 1
+    assert page.errors == ["Failed to load resource: net::ERR_FAILED"]
+    page.errors.clear()
+
+
 def test_deadline_countdown_turns_amber_then_red(page: Any, ops: Ops) -> None:
     # given a P1 fire (2 minutes to acknowledge) and a browser clock we can move
     page.clock.install()

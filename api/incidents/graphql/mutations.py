@@ -95,6 +95,9 @@ class LogHotlineCallInput:
     address: str | None = None
     occurred_at: dt.datetime | None = None
     incident_id: relay.GlobalID | None = strawberry.field(default=None, description="Attach to this incident.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="A key the console makes once per call: a retry with it returns the first "
+        "result instead of logging the call twice.")
 
 
 @strawberry.type
@@ -229,8 +232,12 @@ class IncidentMutation:
             category=input.category.value, description=input.description or "",
             lat=input.location.lat if input.location else None, lng=input.location.lng if input.location else None,
             occurred_at=input.occurred_at, idempotency_key=input.idempotency_key, photos=photos, address=input.address)
-        filed, errors = _run(info, lambda s: filing.report_incident(db_session=s, settings=ctx.state.settings,
-                                                                   principal=ctx.principal, data=data))
+        # The write transaction runs in a worker thread: its dozen round trips, and any wait for a lock another
+        # reporter nearby holds, must not stall every other request this process is serving.
+        ctx.release()
+        filed, errors = await asyncio.to_thread(
+            _run, info, lambda s: filing.report_incident(db_session=s, settings=ctx.state.settings,
+                                                         principal=ctx.principal, data=data))
         if filed is None:
             return ReportIncidentPayload(errors=errors)
         return ReportIncidentPayload(incident=Incident.from_row(filed.incident),
@@ -248,7 +255,8 @@ class IncidentMutation:
                 notes=input.notes, lat=input.location.lat if input.location else None,
                 lng=input.location.lng if input.location else None, address=input.address,
                 occurred_at=input.occurred_at,
-                incident_id=_pk(input.incident_id, "Incident", "incident_id") if input.incident_id else None)
+                incident_id=_pk(input.incident_id, "Incident", "incident_id") if input.incident_id else None,
+                idempotency_key=input.idempotency_key)
             return filing.log_hotline_call(db_session=session, settings=ctx.state.settings, principal=ctx.principal,
                                           call=call)
 

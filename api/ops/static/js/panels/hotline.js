@@ -15,9 +15,17 @@ ${INCIDENT_FIELDS}`;
 const NEARBY_METERS = 2000;
 const LANGUAGES = [['vi', 'Tiếng Việt'], ['en', 'English'], ['zh', '中文'], ['ko', '한국어'], ['ru', 'Русский'], ['other', '…']];
 
+// One key per call, kept across retries until the call is logged (or the form started over): a retry after a
+// lost answer returns the first result instead of logging the call twice.
+function newCallKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 class HotlinePanel extends OpsPanel {
   setup() {
     this.state = { category: null, location: null, attachTo: null, result: null, error: null };
+    this.callKey = newCallKey();
     this.listen(this.ctx.bus, 'map-click', (event) => {
       if (!this.visible) return;
       this.setLocation(event.detail);
@@ -154,6 +162,7 @@ class HotlinePanel extends OpsPanel {
 
   reset() {
     this.state = { category: null, location: null, attachTo: null, result: this.state.result, error: null };
+    this.callKey = newCallKey();
     this.form = null;
     this.ctx.bus.dispatchEvent(new CustomEvent('pick', { detail: null }));
     this.refresh();
@@ -173,7 +182,7 @@ class HotlinePanel extends OpsPanel {
       callbackNumber: data.callbackNumber || null, language: data.language || 'vi', tourist: data.tourist === 'on',
       notes: data.notes || null, address: data.address || null,
       location: this.state.location ? { lat: this.state.location.lat, lng: this.state.location.lng } : null,
-      incidentId: this.state.attachTo,
+      incidentId: this.state.attachTo, idempotencyKey: this.callKey,
     };
     try {
       const result = (await this.ctx.gql(LOG_CALL, { input })).logHotlineCall;
