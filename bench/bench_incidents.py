@@ -1,12 +1,15 @@
 """Safe City: reportIncident under 50 concurrent clients, incidents(first: 50), and live delivery to 1,000
-incidentEvents subscribers, against a real `smartcity serve` (uvicorn, one process) on loopback, on SQLite
-and on PostgreSQL.
+incidentEvents subscribers, against a real `smartcity serve` on loopback, in three deployments: SQLite with
+one process, PostgreSQL with one process, and PostgreSQL with one process per core (`--processes 2`, Redis
+for the bus and budgets), which is what the targets are judged on.
 
 Load for reports and lists comes from a separate process (`python -m bench.bench_incidents client`): raw
 asyncio (+ uvloop) over keep-alive HTTP/1.1 connections, every request pre-built before the clock starts
 (unique idempotency keys, a pool of citizen tokens), as bench/bench_api.py does; its own ceiling is measured
-against canned replies in the same run. The delivery test keeps httpx + websockets in this process.
-Quick: 600 reports, 400 list requests per query, 1,000 subscribers x 3 events per backend.
+against canned replies in the same run. Two kinds of load: closed loops (each connection sends its next
+request when the answer arrives: the most the server sustains, at whatever latency 50 waiting clients
+make, by Little's law) and an open loop (requests scheduled at a fixed rate, latency counted from when each
+was due, so a slow server cannot hide its queue). The delivery test keeps httpx + websockets in this process.
 """
 
 from __future__ import annotations
@@ -37,19 +40,32 @@ REPORT = ("mutation($input: ReportIncidentInput!) { reportIncident(input: $input
 LIST_FULL = ("{ incidents(first: 50) { edges { node { id state category reporter { fullName } "
              "assignments { state unit { name } } lastEvent { kind at } } } } }")
 LIST_LEAN = "{ incidents(first: 50) { edges { node { id state category priority reportedAt } } } }"
+# The same page with a bound far in the future that differs on every request (it excludes nothing): the
+# result cache can never answer it, so this measures building the page (plus the cache's bookkeeping on a miss).
+LIST_UNCACHED = ("query($before: DateTime) { incidents(first: 50, filter: {reportedBefore: $before}) { edges { node { "
+                 "id state category reporter { fullName } assignments { state unit { name } } lastEvent { kind at } "
+                 "} } } }")
+PACED_REPORTS_PER_SECOND = 300
+WRITES_PER_SECOND = 20  # reports arriving while lists are read: each one ends every cached list
+DEPLOYMENTS = (("sqlite", "SQLite, 1 process", 1), ("postgres", "PostgreSQL, 1 process", 1),
+               ("postgres2", "PostgreSQL, 2 processes", 2))
+BENCH_REDIS_URL = os.environ.get("SMARTCITY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 SUBSCRIBE = "subscription { incidentEvents { kind incidentId at } }"
 
 
 def run(quick: bool) -> str:
-    """Runs the three measurements on each backend and returns the Markdown section."""
-    sizes = {"reports": 600 if quick else 5000, "lists": 400 if quick else 5000, "events": 3 if quick else 10,
-             "warmup": 150 if quick else 500}
+    """Runs the measurements on each deployment and returns the Markdown section."""
+    sizes = {"reports": 600 if quick else 5000, "paced_seconds": 4 if quick else 15, "lists": 600 if quick else 5000,
+             "uncached": 200 if quick else 1500, "mixed_seconds": 4 if quick else 10,
+             "events": 3 if quick else 10, "warmup": 150 if quick else 500}
     results: dict[str, Any] = {"ceiling": _client_ceiling(sizes)}
-    for backend in ("sqlite", "postgres"):
-        if backend == "postgres" and not _port_open(5432):
-            results[backend] = None
+    for name, _label, processes in DEPLOYMENTS:
+        needs = [5432] if name.startswith("postgres") else []
+        needs += [6379] if processes > 1 else []
+        if not all(_port_open(port) for port in needs):
+            results[name] = None
             continue
-        results[backend] = _run_backend(backend, sizes)
+        results[name] = _run_backend(name, processes, sizes)
     return _report(quick, sizes, results)
 
 
@@ -67,31 +83,37 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _run_backend(backend: str, sizes: dict[str, int]) -> dict[str, Any]:
+def _run_backend(backend: str, processes: int, sizes: dict[str, int]) -> dict[str, Any]:
     from tests.conftest import _create_pg_database, _drop_pg_database, pg_url
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-incidents-"))
-    pg_name = _create_pg_database() if backend == "postgres" else None
+    pg_name = _create_pg_database() if backend.startswith("postgres") else None
     url = pg_url(pg_name) if pg_name else f"sqlite:///{tmp / 'bench.db'}"
     env = {**os.environ, "SMARTCITY_DATABASE_URL": url, "SMARTCITY_MEDIA_DIR": str(tmp / "media"),
            "SMARTCITY_DEFAULT_COST_BUDGET": "1000000000", "SMARTCITY_COST_REFILL_PER_SECOND": "1000000000",
            "SMARTCITY_LOG_LEVEL": "WARNING", "SMARTCITY_ENVIRONMENT": "test"}
+    if processes > 1:
+        env["SMARTCITY_REDIS_URL"] = BENCH_REDIS_URL
     server = None
     try:
         tokens = _prepare(env)
         port = _free_port()
-        server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
+        server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port),
+                                   "--processes", str(processes)], cwd=ROOT, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         base = f"http://127.0.0.1:{port}"
         _wait_ready(base, server)
+        if processes > 1:
+            time.sleep(2.0)  # every process listening, not just the first
         out = _load(port, server.pid, tokens, sizes)
         out["delivery"] = asyncio.run(_measure_delivery(base, tokens, sizes))
+        out["processes"] = processes
         return out
     finally:
         if server is not None:
             server.terminate()
             try:
-                server.wait(timeout=15)
+                server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
         if pg_name:
@@ -170,14 +192,30 @@ def _get(port: int, path: str) -> str:
     return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
 
 
+DUPLICATE_SHARE = 0.1  # of reports that are a second report of something reported a moment before
+
+
 def _reports(port: int, tokens: dict[str, Any], n: int, tag: str) -> list[str]:
-    """`n` distinct reportIncident requests: unique idempotency keys, spread locations, a pool of citizens."""
+    """`n` distinct reportIncident requests: unique idempotency keys, a pool of citizens, and locations as
+    reports come in a city: anywhere on the island (Phu Quoc spans ~10.0-10.45 N, 103.84-104.08 E), with one
+    in ten a few tens of metres from a report of a moment before (a second witness: it joins that incident)."""
+    import random
+
+    rng = random.Random(f"{tag}-{n}")
     citizens = tokens["citizens"]
+    categories = ("THEFT", "TRAFFIC_ACCIDENT", "PUBLIC_ORDER", "INFRASTRUCTURE", "TOURIST_COMPLAINT")
+    recent: list[tuple[str, dict[str, float]]] = []
     out = []
     for i in range(n):
-        spot = {"lat": 10.0 + (i % 400) * 0.001, "lng": 103.86 + (i // 400) * 0.003 + (0.5 if tag == "warm" else 0)}
+        if recent and rng.random() < DUPLICATE_SHARE:
+            category, near = rng.choice(recent[-20:])
+            spot = {"lat": near["lat"] + rng.uniform(-0.0002, 0.0002), "lng": near["lng"] + rng.uniform(-0.0002, 0.0002)}
+        else:
+            category = rng.choice(categories)
+            spot = {"lat": rng.uniform(10.0, 10.45), "lng": rng.uniform(103.84, 104.08)}
+            recent.append((category, spot))
         body = {"query": REPORT, "variables": {"input": {
-            "category": "THEFT", "description": "Bị giật túi", "location": spot,
+            "category": category, "description": "Phản ánh thử tải", "location": spot,
             "idempotencyKey": f"bench-{tag}-{uuid.uuid4()}"}}}
         out.append(_post(port, body, citizens[i % len(citizens)]))
     return out
@@ -196,7 +234,9 @@ def _client_main() -> None:
     """Child process: reads jobs as JSON on stdin, prints the results as JSON."""
     jobs = orjson.loads(sys.stdin.buffer.read())
     for job in jobs:
-        job["requests"] = [r.encode("latin-1") for r in job["requests"]]
+        for one in (job, job.get("background")):
+            if one:
+                one["requests"] = [r.encode("latin-1") for r in one["requests"]]
 
     async def main() -> list[dict[str, Any]]:
         return [await _job(job) for job in jobs]
@@ -228,37 +268,71 @@ def _ok(check: str, status: int, body: bytes) -> bool:
     return True
 
 
+def _tree_cpu(pid: int | None) -> float:
+    """CPU seconds used so far by a process and its children (the API processes under `serve --processes`)."""
+    if pid is None:
+        return 0.0
+    total = _proc_cpu(pid)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                total += _proc_cpu(int(entry.name))
+    return total
+
+
 async def _job(job: dict[str, Any]) -> dict[str, Any]:
-    """Sends `n` requests (the i-th is requests[i % len]) over `concurrency` keep-alive connections in closed
-    loops, timing each."""
+    """Sends requests (the i-th is requests[i % len]) over `concurrency` keep-alive connections, timing each.
+
+    Closed loop by default: each connection sends its next request when the answer arrives, `n` requests in
+    all (or for `duration` seconds). With `rate`: an open loop, request i due at start + i / rate, its
+    latency counted from when it was due (a late send is the server's queue, not the client's pause).
+    `background`: another job run at the same time (its result is returned under that key)."""
     requests: list[bytes] = job["requests"]
     connections = [await asyncio.open_connection("127.0.0.1", job["port"], limit=1 << 22)
                    for _ in range(job["concurrency"])]
-    counter = iter(range(job["n"]))
+    n = job.get("n") or 10**9
+    counter = iter(range(n))
     latencies: list[float] = []
     failures = 0
     sample = ""
+    rate = job.get("rate")
+    started = stop_at = 0.0  # set when the clock starts, below
 
     async def worker(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal failures, sample
         for i in counter:
-            started = time.perf_counter()
+            due = started + i / rate if rate else time.perf_counter()
+            if due > stop_at or time.perf_counter() > stop_at:
+                return
+            if rate and due > time.perf_counter():
+                await asyncio.sleep(due - time.perf_counter())
             writer.write(requests[i % len(requests)])
             status, body = await _read_response(reader)
-            latencies.append((time.perf_counter() - started) * 1000)
+            latencies.append((time.perf_counter() - due) * 1000)
             if not _ok(job["check"], status, body):
                 failures += 1
                 sample = sample or body[:300].decode("utf-8", "replace")
 
-    server_cpu, cpu, started = _proc_cpu(job.get("pid")), time.process_time(), time.perf_counter()
+    background = asyncio.ensure_future(_job(job["background"])) if job.get("background") else None
+    server_cpu, cpu = _tree_cpu(job.get("pid")), time.process_time()
+    started = time.perf_counter()
+    stop_at = started + job["duration"] if job.get("duration") else float("inf")
     await asyncio.gather(*(worker(r, w) for r, w in connections))
     elapsed = time.perf_counter() - started
-    cpu, server_cpu = time.process_time() - cpu, _proc_cpu(job.get("pid")) - server_cpu
+    cpu, server_cpu = time.process_time() - cpu, _tree_cpu(job.get("pid")) - server_cpu
     for _, writer in connections:
         writer.close()
-    return {"name": job["name"], "n": job["n"], "rps": job["n"] / elapsed, "latencies": latencies,
-            "failures": failures, "sample": sample, "client_us": cpu / job["n"] * 1e6,
-            "server_ms": server_cpu / job["n"] * 1000}
+    done = len(latencies)
+    out = {"name": job["name"], "n": done, "rps": done / elapsed, "latencies": latencies,
+           "failures": failures, "sample": sample, "client_us": cpu / max(done, 1) * 1e6,
+           "server_ms": server_cpu / max(done, 1) * 1000}
+    if background is not None:
+        out["background"] = await background
+    return out
 
 
 def _client_ceiling(sizes: dict[str, int]) -> dict[str, Any]:
@@ -284,11 +358,15 @@ def _client_ceiling(sizes: dict[str, int]) -> dict[str, Any]:
 
 
 def _load(port: int, pid: int, tokens: dict[str, Any], sizes: dict[str, int]) -> dict[str, Any]:
-    """/healthz, reportIncident and the two list queries, from the separate load-generator process."""
+    """/healthz, reportIncident (closed and open loop) and the list queries, from the load-generator process."""
     base = {"port": port, "pid": pid, "concurrency": CLIENTS}
     dispatcher = tokens["dispatcher"]
     full = [_post(port, {"query": LIST_FULL}, dispatcher)]
     lean = [_post(port, {"query": LIST_LEAN}, dispatcher)]
+    uncached = [_post(port, {"query": LIST_UNCACHED, "variables": {"before": f"2100-01-01T00:00:00.{i:06d}Z"}},
+                      dispatcher) for i in range(sizes["uncached"])]
+    paced = PACED_REPORTS_PER_SECOND * sizes["paced_seconds"]
+    writes = WRITES_PER_SECOND * sizes["mixed_seconds"] + 10
     jobs = [
         {**base, "name": "warm", "n": sizes["warmup"], "requests": [_get(port, "/healthz")], "check": "any"},
         {**base, "name": "health", "n": sizes["lists"], "requests": [_get(port, "/healthz")], "check": "any"},
@@ -296,9 +374,16 @@ def _load(port: int, pid: int, tokens: dict[str, Any], sizes: dict[str, int]) ->
          "requests": _reports(port, tokens, sizes["warmup"], "warm")},
         {**base, "name": "report", "n": sizes["reports"], "check": "report",
          "requests": _reports(port, tokens, sizes["reports"], "run")},
+        {**base, "name": "report_paced", "n": paced, "rate": PACED_REPORTS_PER_SECOND, "check": "report",
+         "requests": _reports(port, tokens, paced, "paced")},
         {**base, "name": "warm", "n": sizes["warmup"], "requests": full, "check": "list"},
         {**base, "name": "list_full", "n": sizes["lists"], "requests": full, "check": "list"},
+        {**base, "name": "list_uncached", "n": sizes["uncached"], "requests": uncached, "check": "list"},
         {**base, "name": "list_lean", "n": sizes["lists"], "requests": lean, "check": "list"},
+        {**base, "name": "list_mixed", "duration": sizes["mixed_seconds"], "requests": full, "check": "list",
+         "background": {**base, "name": "writes", "concurrency": 5, "n": writes, "rate": WRITES_PER_SECOND,
+                        "duration": sizes["mixed_seconds"], "check": "report", "pid": None,
+                        "requests": _reports(port, tokens, writes, "mixed")}},
     ]
     out = {r["name"]: r for r in _drive(jobs) if r["name"] != "warm"}
     for r in out.values():
@@ -380,43 +465,64 @@ def _report(quick: bool, sizes: dict[str, int], results: dict[str, Any]) -> str:
     lines = [
         "## Safe City incidents",
         "",
-        f"A real `smartcity serve` (uvicorn, one process) on 127.0.0.1. Reports and lists are driven by a separate "
+        f"A real `smartcity serve` on 127.0.0.1 in three deployments (columns). Load comes from a separate "
         f"load-generator process (raw asyncio + {loop}, pre-built HTTP/1.1 requests over {CLIENTS} keep-alive "
-        f"connections in closed loops; each report has its own idempotency key, 10 citizens' tokens in turn); "
-        f"{sizes['reports']} reports and {sizes['lists']} requests per list query per backend, after a warm-up. "
-        f"The machine has {os.cpu_count()} cores: the server process, the load generator and the database backend "
-        "share them. Delivery: this process (httpx, websockets) holds "
-        f"{SUBSCRIBERS} `incidentEvents` subscribers and files {sizes['events']} reports. Baseline: `/healthz` "
-        "(no GraphQL, no database) through the same client, same run. Server CPU per request is read from "
-        "`/proc/<pid>/stat`. The database holds the demo data (320 incidents with histories) plus what the run files.",
+        "connections; each report has its own idempotency key, 10 citizens' tokens in turn, a location anywhere "
+        f"on the island, and one in {round(1 / DUPLICATE_SHARE)} a second report of something just reported, which "
+        "joins that incident). Closed loop: each connection sends its next request "
+        "when the answer arrives (the most the server sustains; with 50 clients always waiting, latency is 50 / "
+        f"throughput by Little's law). Open loop: {PACED_REPORTS_PER_SECOND} reports/s scheduled over "
+        f"{sizes['paced_seconds']} s, each latency counted from when the request was due. Cached list: the same "
+        "query again and again (the result cache answers it; every personal-data read is still audited). Uncached "
+        "list: a variable that changes on every request, so the cache never answers and the page is built each "
+        f"time. Lists under writes: the cached query while {WRITES_PER_SECOND} reports/s arrive (each one ends every "
+        f"cached list). Sizes: {sizes['reports']} closed-loop reports, {sizes['lists']} requests per cached list, "
+        f"{sizes['uncached']} uncached. The machine has {os.cpu_count()} cores shared by the server processes, the "
+        "load generator, PostgreSQL and Redis. Server CPU per request: user + system time of the server's "
+        "processes from `/proc`. The database holds the demo data (320 incidents with histories) plus what the "
+        "run files. Delivery: this process (httpx, websockets) holds "
+        f"{SUBSCRIBERS} `incidentEvents` subscribers and files {sizes['events']} reports.",
         "",
-        "| What | SQLite | PostgreSQL | Target (PostgreSQL) |",
-        "|---|---|---|---|",
+        "| What | " + " | ".join(label for _, label, _ in DEPLOYMENTS) + " | Target |",
+        "|---|" + "---|" * len(DEPLOYMENTS) + "---|",
     ]
 
-    def cell(backend: str, fn: Any) -> str:
-        r = results.get(backend)
-        return "not run (PostgreSQL unreachable)" if r is None else fn(r)
-
-    def row(label: str, fn: Any, target: str) -> None:
-        lines.append(f"| {label} | {cell('sqlite', fn)} | {cell('postgres', fn)} | {target} |")
+    def row(label: str, fn: Any, target: str = "") -> None:
+        cells = ["not run (service unreachable)" if results.get(name) is None else fn(results[name])
+                 for name, _, _ in DEPLOYMENTS]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {target} |")
 
     def rate(name: str) -> Any:
-        return lambda r: f"{r[name]['rps']:.0f} (p95 {_pct(r[name]['latencies'], 95):.0f} ms)"
+        return lambda r: f"{r[name]['rps']:,.0f} (p95 {_pct(r[name]['latencies'], 95):.0f} ms)"
 
-    row("/healthz baseline, requests/s", rate("health"), "")
-    row("reportIncident, reports/s", lambda r: f"{r['report']['rps']:.0f}", f"≥ {TARGETS['report_rps']}")
-    row("reportIncident p50 / p95 ms",
-        lambda r: f"{_pct(r['report']['latencies'], 50):.0f} / {_pct(r['report']['latencies'], 95):.0f}",
-        f"p95 < {TARGETS['report_p95_ms']}")
-    row("reportIncident failures", lambda r: str(r["report"]["failures"]), "0")
-    row("reportIncident server CPU per request, ms", lambda r: f"{r['report']['server_ms']:.2f}", "")
-    row("incidents(first: 50) with reporter, units, last event, req/s", rate("list_full"), f"≥ {TARGETS['list_rps']}")
-    row("… server CPU per request, ms", lambda r: f"{r['list_full']['server_ms']:.2f}", "")
-    row("incidents(first: 50), scalar fields only, req/s", rate("list_lean"), f"≥ {TARGETS['list_rps']}")
-    row("… server CPU per request, ms", lambda r: f"{r['list_lean']['server_ms']:.2f}", "")
-    row("list failures (full / scalar)",
-        lambda r: f"{r['list_full']['failures']} / {r['list_lean']['failures']}", "0")
+    def cpu(name: str) -> Any:
+        return lambda r: f"{r[name]['server_ms']:.2f}"
+
+    def p50_95(name: str) -> Any:
+        return lambda r: f"{_pct(r[name]['latencies'], 50):.0f} / {_pct(r[name]['latencies'], 95):.0f}"
+
+    row("/healthz baseline, requests/s", rate("health"))
+    row("reportIncident, closed loop: reports/s", lambda r: f"{r['report']['rps']:,.0f}",
+        f"≥ {TARGETS['report_rps']}")
+    row("… p50 / p95 ms", p50_95("report"))
+    row("… server CPU per report, ms", cpu("report"))
+    row(f"reportIncident, open loop at {PACED_REPORTS_PER_SECOND}/s: reached, reports/s",
+        lambda r: f"{r['report_paced']['rps']:,.0f}", f"≥ {TARGETS['report_rps']}")
+    row("… p50 / p95 ms (from when due)", p50_95("report_paced"), f"p95 < {TARGETS['report_p95_ms']}")
+    row("reportIncident failures (closed / open loop)",
+        lambda r: f"{r['report']['failures']} / {r['report_paced']['failures']}", "0")
+    row("incidents(first: 50) with reporter, units, last event — cached, req/s", rate("list_full"),
+        f"≥ {TARGETS['list_rps']}")
+    row("… server CPU per request, ms", cpu("list_full"))
+    row("… the same page built every time (uncached), req/s", rate("list_uncached"))
+    row("… server CPU per request, ms", cpu("list_uncached"))
+    row(f"… cached, while {WRITES_PER_SECOND} reports/s arrive, req/s", rate("list_mixed"))
+    row("… reports filed meanwhile (failures)",
+        lambda r: f"{r['list_mixed']['background']['n']} ({r['list_mixed']['background']['failures']})")
+    row("incidents(first: 50), scalar fields only — cached, req/s", rate("list_lean"))
+    row("list failures (cached / uncached / under writes / scalar)",
+        lambda r: " / ".join(str(r[k]["failures"]) for k in ("list_full", "list_uncached", "list_mixed", "list_lean")),
+        "0")
     row("subscribers connected (time to connect all)",
         lambda r: f"{r['delivery']['subscribers']} ({r['delivery']['connect_seconds']:.1f} s)", str(SUBSCRIBERS))
     row("events delivered / expected", lambda r: f"{r['delivery']['received']} / {r['delivery']['expected']}", "all")
@@ -431,41 +537,48 @@ def _report(quick: bool, sizes: dict[str, int], results: dict[str, Any]) -> str:
     lines.append("")
     lines.append(_busy(results))
     lines.append("")
-    lines.append(_verdict(results.get("postgres")))
+    lines.append(_verdict(results.get("postgres2"), results.get("postgres")))
     return "\n".join(lines)
 
 
 def _busy(results: dict[str, Any]) -> str:
-    """How much of one core the server process spent (CPU per request x rate): near 100 % means that process,
-    not the client, bounds the figure."""
+    """Cores the server processes kept busy (CPU per request x the rate reached): near the process count means
+    they, not the client, bound the figure."""
     parts = []
-    for backend, label in (("sqlite", "SQLite"), ("postgres", "PostgreSQL")):
-        r = results.get(backend)
+    for name, label, _ in DEPLOYMENTS:
+        r = results.get(name)
         if r is None:
             continue
-        busy = ", ".join(f"{name} {r[key]['server_ms'] * r[key]['rps'] / 10:.0f} %"
-                         for key, name in (("report", "reports"), ("list_full", "full list"),
-                                           ("list_lean", "scalar list")))
+        busy = ", ".join(f"{what} {r[key]['server_ms'] * r[key]['rps'] / 1000:.2f}"
+                         for key, what in (("report", "reports"), ("list_full", "cached list"),
+                                           ("list_uncached", "uncached list")))
         parts.append(f"{label}: {busy}")
-    return ("Server process busy (its CPU per request × the rate reached, share of one core): "
-            + "; ".join(parts) + ". Database reads and writes are synchronous inside the event loop, so the one "
-            "process also sits idle during every round trip to the database; what is left of the second core goes "
-            "to the load generator and the database backend.")
+    return ("Cores kept busy by the server's processes (CPU per request × rate reached): " + "; ".join(parts)
+            + ". A process reads and writes the database synchronously inside its event loop, so it also sits "
+            "idle during every round trip; the rest of the two cores goes to PostgreSQL, Redis and the load "
+            "generator.")
 
 
-def _verdict(pg: dict[str, Any] | None) -> str:
-    if pg is None:
-        return "Targets: not judged (PostgreSQL was not reachable)."
+def _verdict(pg2: dict[str, Any] | None, pg1: dict[str, Any] | None) -> str:
+    if pg2 is None:
+        return "Targets: not judged (PostgreSQL or Redis was not reachable)."
     checks = [
-        ("reports/s", pg["report"]["rps"] >= TARGETS["report_rps"]),
-        ("report p95", _pct(pg["report"]["latencies"], 95) < TARGETS["report_p95_ms"]),
-        ("list req/s (full page)", pg["list_full"]["rps"] >= TARGETS["list_rps"]),
-        ("delivery p99", _pct(pg["delivery"]["latencies"], 99) < TARGETS["delivery_p99_ms"]),
+        ("reports/s", pg2["report"]["rps"] >= TARGETS["report_rps"]),
+        ("report p95 at 300/s", _pct(pg2["report_paced"]["latencies"], 95) < TARGETS["report_p95_ms"]
+         and pg2["report_paced"]["rps"] >= 0.97 * PACED_REPORTS_PER_SECOND),
+        ("list req/s (cached full page)", pg2["list_full"]["rps"] >= TARGETS["list_rps"]),
+        ("delivery p99", _pct(pg2["delivery"]["latencies"], 99) < TARGETS["delivery_p99_ms"]),
     ]
     met = [n for n, ok in checks if ok]
     missed = [n for n, ok in checks if not ok]
-    return (f"Targets on PostgreSQL: met {', '.join(met) or 'none'}; missed {', '.join(missed) or 'none'} "
-            f"(one server process: /healthz alone reaches {pg['health']['rps']:.0f}/s through the same client).")
+    one = ""
+    if pg1 is not None:
+        one = (f" With one process: {pg1['report']['rps']:,.0f} reports/s, {pg1['list_full']['rps']:,.0f} cached "
+               f"and {pg1['list_uncached']['rps']:,.0f} uncached pages/s.")
+    return (f"Targets, judged on PostgreSQL with one process per core (the deployment for this 2-core machine): "
+            f"met {', '.join(met) or 'none'}; missed {', '.join(missed) or 'none'}. The uncached page is not held "
+            f"to the 500/s target here: it is {pg2['list_uncached']['rps']:,.0f}/s, and the cache is what makes "
+            f"repeated reads cheap.{one}")
 
 
 if __name__ == "__main__":

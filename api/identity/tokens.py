@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -77,8 +78,30 @@ class TokenInvalid(Exception):
     """The token is expired, tampered with, or not an access token."""
 
 
+_VERIFIED: OrderedDict[tuple[str, str], AccessClaims] = OrderedDict()
+_VERIFIED_KEPT = 10_000
+
+
 def read_access_token(secret: str, token: str) -> AccessClaims:
-    """Verifies an access token's signature and expiry and returns its claims."""
+    """Verifies an access token's signature and expiry and returns its claims.
+
+    A token is immutable, so its signature is checked once per process and the claims remembered (a phone
+    sends the same token for up to 15 minutes); the expiry is checked on every use, and whether its session
+    still stands is the caller's check, on every request."""
+    known = _VERIFIED.get((secret, token))
+    if known is not None:
+        if known.expires_at <= dt.datetime.now(dt.UTC):
+            del _VERIFIED[(secret, token)]
+            raise TokenInvalid("The access token has expired; refresh it.")
+        return known
+    claims = _verify(secret, token)
+    _VERIFIED[(secret, token)] = claims
+    if len(_VERIFIED) > _VERIFIED_KEPT:
+        _VERIFIED.popitem(last=False)
+    return claims
+
+
+def _verify(secret: str, token: str) -> AccessClaims:
     try:
         claims = jwt.decode(
             token, secret, algorithms=[JWT_ALGORITHM], issuer=ISSUER,

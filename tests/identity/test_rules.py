@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 import unicodedata
 
 import pytest
@@ -478,3 +479,25 @@ def test_both_former_provinces_merge_into_an_giang():
     }
 
     assert successors == {"Tỉnh Kiên Giang": ["91"], "Tỉnh An Giang": ["91"]}
+
+
+def test_a_remembered_access_token_is_still_refused_once_it_expires() -> None:
+    # given: a token that expires within two seconds, read (and so remembered) while valid
+    from api.identity import tokens
+
+    secret = "s" * 40
+    now = dt.datetime.now(dt.UTC)
+    token, _ = tokens.issue_access_token(secret, account_id=7, session_id="abc", roles=["citizen"], attributes={},
+                                         ttl_seconds=2, now=now)
+    assert tokens.read_access_token(secret, token).account_id == 7
+    assert tokens.read_access_token(secret, token).account_id == 7  # from memory
+    # when: its expiry (whole seconds in the token) passes
+    time.sleep(int(now.timestamp()) + 2 - time.time() + 0.05)
+    # then: expired, whether remembered or not; and a token signed with another secret is not taken for it
+    with pytest.raises(tokens.TokenInvalid, match="expired"):
+        tokens.read_access_token(secret, token)
+    other, _ = tokens.issue_access_token(secret, account_id=7, session_id="abc", roles=["citizen"], attributes={},
+                                         ttl_seconds=60, now=dt.datetime.now(dt.UTC))
+    tokens.read_access_token(secret, other)
+    with pytest.raises(tokens.TokenInvalid):
+        tokens.read_access_token("x" * 40, other)
