@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 from dataclasses import dataclass
 
 import orjson
@@ -18,14 +17,19 @@ from api.core.media import PreparedImage
 from api.core.model import utcnow
 from api.incidents import rules, service
 from api.incidents.errors import IncidentErrorCode as Code
-from api.incidents.flows import append_event, clean_text, fail, load, refresh_due, set_deadlines, store_photos
+from api.incidents.flows import (
+    MAX_TEXT,
+    append_event,
+    clean_text,
+    fail,
+    load,
+    refresh_due,
+    set_deadlines,
+    store_photos,
+)
 from api.incidents.models import HotlineCall, Incident, Report
 from api.incidents.rules import Channel, EventKind, IncidentState
 
-log = logging.getLogger(__name__)
-CHANNEL = "incident_events"
-MEDIA_NAMESPACE = "incidents"
-MAX_TEXT = 4000
 
 @dataclass(frozen=True)
 class NewReport:

@@ -4,7 +4,6 @@ follow the target), and splitting one report off into an incident of its own (wi
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass
 
 from sqlalchemy import update
@@ -16,14 +15,10 @@ from api.core.model import utcnow
 from api.incidents import rules, service
 from api.incidents.errors import IncidentErrorCode as Code
 from api.incidents.filing import file_report
-from api.incidents.flows import append_event, check, clean_text, fail, load, not_found, reference
+from api.incidents.flows import MAX_TEXT, append_event, check, clean_text, fail, load, not_found, reference
 from api.incidents.models import Assignment, HotlineCall, Incident, IncidentPhoto
 from api.incidents.rules import Action, AssignmentState, Channel, EventKind, IncidentState
 
-log = logging.getLogger(__name__)
-CHANNEL = "incident_events"
-MEDIA_NAMESPACE = "incidents"
-MAX_TEXT = 4000
 
 @dataclass(frozen=True)
 class Move:
