@@ -205,3 +205,20 @@ def test_a_caller_has_one_budget_across_processes(two_process_server: tuple[str,
     steps = [a - b for a, b in zip(remaining, remaining[1:], strict=False)]
     assert len(set(steps)) == 1 and steps[0] > 0, remaining
     assert refused == 14 - len(remaining) and (refused == 0 or remaining[-1] < 41)
+
+
+def test_a_process_that_dies_is_replaced(two_process_server: tuple[str, dict[str, str], list[int]]) -> None:
+    base, _, children = two_process_server
+    parent = int(Path(f"/proc/{children[0]}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    # when: one API process is killed outright
+    os.kill(children[0], 9)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        now = _children(parent)
+        if len(now) == 2 and children[0] not in now:
+            break
+        time.sleep(0.2)
+    # then: a new one took its place, and the service answers
+    assert len(now) == 2 and children[0] not in now, now
+    for _ in range(10):
+        assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
