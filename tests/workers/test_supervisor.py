@@ -4,6 +4,7 @@ SIGTERM stops them all cleanly; a killed child is restarted; children dying at s
 from __future__ import annotations
 
 import os
+import random
 import re
 import signal
 import socket
@@ -63,9 +64,20 @@ def _senders(database: Database) -> dict[int, int]:
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port P where P and P + 1 are free (child i serves metrics on P + i), below the kernel's ephemeral
+    range, so a test's own outgoing connections cannot take P + 1 between this check and the bind."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(10_000, low - 2)
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no two free consecutive ports")
 
 
 @ON_POSTGRES
@@ -126,19 +138,11 @@ def test_a_child_killed_with_sigkill_is_restarted_and_works(database, settings, 
 
 def _taken_port_after_a_free_one() -> tuple[socket.socket, int]:
     """A listening socket on port P + 1, where P is free (child 0's metrics port, child 1's is taken)."""
-    for _ in range(50):
-        taken = socket.socket()
-        taken.bind(("127.0.0.1", 0))
-        port = taken.getsockname()[1] - 1
-        try:
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", port))
-        except OSError:
-            taken.close()
-            continue
-        taken.listen()
-        return taken, port
-    raise RuntimeError("no free port below a free port")
+    port = _free_port()
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", port + 1))
+    taken.listen()
+    return taken, port
 
 
 @ON_POSTGRES
