@@ -154,3 +154,31 @@ async def test_a_caller_reads_their_own_write_before_any_event_arrives(
         after = await gql(client, LIST, token=cast.dispatcher.token)
     # then
     assert after["data"]["incidents"]["edges"][0]["node"]["state"] == "ACKNOWLEDGED"
+
+
+async def test_a_broken_event_feed_drops_what_was_cached_and_resubscribes() -> None:
+    # given: a cache following a bus whose first subscription breaks at once
+    from api.core.gql.cache import ResultCache
+
+    class FlakyBus:
+        def __init__(self) -> None:
+            self.subscriptions = 0
+
+        async def subscribe(self, channel: str):  # noqa: ANN201
+            self.subscriptions += 1
+            if self.subscriptions == 1:
+                raise ConnectionError("redis went away")
+            yield {"channel": channel}
+            await asyncio.sleep(3600)
+
+    cache = ResultCache({"incidents": ("incidents",)}, {"incident_events": "incidents"}, ttl_seconds=30,
+                        max_entries=10)
+    bus = FlakyBus()
+    before = cache.versions(("incidents",))
+    # when
+    task = asyncio.create_task(cache.follow(bus))
+    await asyncio.sleep(1.3)
+    task.cancel()
+    # then: the break itself ended the cached entries, and the feed came back and was heard
+    assert bus.subscriptions == 2
+    assert cache.versions(("incidents",))[0] >= before[0] + 2

@@ -92,10 +92,20 @@ class ResultCache:
         self._entries.clear()
 
     async def follow(self, bus: Any) -> None:
-        """Bumps topics as the bus reports changes; runs for the life of the process."""
+        """Bumps topics as the bus reports changes; runs for the life of the process. If a subscription
+        breaks (Redis went away), every entry of its topic is dropped and it subscribes again a second later:
+        what changed meanwhile was not heard, so nothing cached before it may be trusted."""
         async def one(channel: str, topic: str) -> None:
-            async for _event in bus.subscribe(channel):
+            while True:
+                try:
+                    async for _event in bus.subscribe(channel):
+                        self.bump(topic)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # logged, then resubscribed: the cache must never outlive its invalidation
+                    log.warning("result cache lost its %s events; resubscribing", channel, exc_info=True)
                 self.bump(topic)
+                await asyncio.sleep(1.0)
 
         await asyncio.gather(*(one(c, t) for c, t in self.channels.items()))
 
