@@ -35,6 +35,7 @@ from api.core.gql.cache import ResultCache
 from api.core.gql.context import Context, pick_language
 from api.core.logging import request_id_var
 from api.core.metrics import HTTP_LATENCY, HTTP_REQUESTS, metrics_endpoint
+from api.core.runtime import tune_gc
 from api.core.state import AppState
 from api.db import Database
 
@@ -270,6 +271,8 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await state.bus.start()
+        if settings.gc_tuning:
+            tune_gc()
         follower = None
         if state.result_cache is not None and state.result_cache.enabled:
             follower = asyncio.create_task(state.result_cache.follow(state.bus))

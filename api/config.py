@@ -54,6 +54,7 @@ class Settings(BaseSettings):
         2.0, ge=0, le=300, description="longest a cached read-query answer lives (it dies at once when its data "
         "changes); 0 turns the cache off"
     )
+    gc_tuning: bool = Field(True, description="freeze start-up objects and collect garbage less often (api/core/runtime.py)")
     result_cache_entries: int = Field(256, ge=0, le=100_000, description="answers kept per API process")
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="GraphQL request body cap")
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="one uploaded file's cap")

@@ -58,6 +58,8 @@ def base_settings(tmp: Path, database_url: str, **overrides: Any) -> Settings:
         "anonymous_introspection": True,
         "default_cost_budget": 1_000_000,
         "cost_refill_per_second": 1_000_000.0,
+        # gc.freeze() per app start would pin every earlier test's objects in this one long process
+        "gc_tuning": False,
     }
     values.update(overrides)
     return load_settings(**values)

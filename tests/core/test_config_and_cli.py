@@ -117,3 +117,11 @@ def test_several_api_processes_need_redis_and_an_out_of_process_worker() -> None
     with pytest.raises(ConfigError, match="WORKER_IN_PROCESS runs with one API process"):
         load_settings(api_processes=2, redis_url="redis://127.0.0.1:6379/0", worker_in_process=True)
     assert load_settings(api_processes=2, redis_url="redis://127.0.0.1:6379/0").api_processes == 2
+
+
+def test_a_server_process_collects_garbage_less_often_after_start_up() -> None:
+    # in a child: freezing is process-wide and would pin this test run's objects
+    code = ("import gc; from api.core.runtime import tune_gc, GC_THRESHOLDS; tune_gc(); "
+            "assert gc.get_threshold() == GC_THRESHOLDS and gc.get_freeze_count() > 1000; print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr
