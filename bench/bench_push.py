@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import multiprocessing
 import os
 import statistics
 import subprocess
@@ -31,7 +30,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.push_support import OutboxDatabase
+from bench.push_support import OutboxDatabase, run_at_once
 from bench.push_support import messages as _messages
 from tests.fakes.fcm_server import PROJECT_ID, service_account_info
 from workers.push import Outcome, PushMessage
@@ -125,20 +124,8 @@ def _sender_process(url: str, count: int, prefix: str, ready, start, out) -> Non
 
 def _fcm_sender_processes(url: str, count: int, processes: int) -> tuple[float, float]:
     """Returns (messages per second, CPU seconds per message) for FcmSenders in several processes."""
-    context = multiprocessing.get_context("spawn")
-    ready, start, out = context.Barrier(processes + 1), context.Event(), context.Queue()
     share = count // processes
-    workers = [
-        context.Process(target=_sender_process, args=(url, share, f"p{n}", ready, start, out))
-        for n in range(processes)
-    ]
-    for worker in workers:
-        worker.start()
-    ready.wait(timeout=120)
-    start.set()
-    rows = [out.get(timeout=600) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=30)
+    rows = run_at_once(_sender_process, [(url, share, f"p{n}") for n in range(processes)], timeout=600)
     if sum(row[3] for row in rows) != share * processes:
         raise RuntimeError("some sends failed in the multi-process run")
     elapsed = max(row[1] for row in rows) - min(row[0] for row in rows)

@@ -35,6 +35,22 @@ def messages(count: int, prefix: str = "device") -> list[PushMessage]:
     ]
 
 
+def run_at_once(target: Any, argsets: list[tuple[Any, ...]], timeout: float) -> list[Any]:
+    """Starts one spawned process per argument set, lets each warm up, releases them together, and returns
+    what each put on its queue. `target(*args, ready, start, out)` waits on `ready`, then on `start`."""
+    context = multiprocessing.get_context("spawn")
+    ready, start, out = context.Barrier(len(argsets) + 1), context.Event(), context.Queue()
+    children = [context.Process(target=target, args=(*args, ready, start, out)) for args in argsets]
+    for child in children:
+        child.start()
+    ready.wait(timeout=120)
+    start.set()
+    rows = [out.get(timeout=timeout) for _ in children]
+    for child in children:
+        child.join(timeout=30)
+    return rows
+
+
 def _settings(database_url: str) -> Any:
     from api.config import load_settings
 
@@ -127,19 +143,7 @@ class OutboxDatabase:
         """Queues `count` pushes, then returns (messages per second, CPU per message summed over the
         processes) for `processes` processes draining them at once, from the first start to the last end."""
         self.queue(count, prefix)
-        context = multiprocessing.get_context("spawn")
-        ready, start, out = context.Barrier(processes + 1), context.Event(), context.Queue()
-        children = [
-            context.Process(target=_drainer, args=(self.url, url, f"{prefix}-warm{n}", ready, start, out))
-            for n in range(processes)
-        ]
-        for child in children:
-            child.start()
-        ready.wait(timeout=120)
-        start.set()
-        rows = [out.get(timeout=900) for _ in children]
-        for child in children:
-            child.join(timeout=30)
+        rows = run_at_once(_drainer, [(self.url, url, f"{prefix}-warm{n}") for n in range(processes)], timeout=900)
         sent = sum(row[3] for row in rows)
         if sent != count or min(row[3] for row in rows) == 0:
             raise RuntimeError(f"outbox drain in {processes} processes: sent {[row[3] for row in rows]} of {count}")

@@ -253,7 +253,7 @@ def resolve(*, db_session: Session, settings: Settings, principal: Principal, in
     now = now or utcnow()
     incident = load(db_session, incident_id)
     check(db_session, Action.RESOLVE, incident, principal, {"resolution_note": resolution_note})
-    category = service.get_category(db_session=db_session, code=incident.category)
+    category = service.category_facts(db_session=db_session, code=incident.category)
     if category is not None and category.requires_photo_proof and not photos:
         raise fail(Code.PHOTO_PROOF_REQUIRED, "This category is resolved only with a photo of the result.",
                      "Loại sự việc này cần ảnh chụp kết quả khi xử lý xong.", "photos")

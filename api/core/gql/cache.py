@@ -88,9 +88,6 @@ class ResultCache:
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
-    def clear(self) -> None:
-        self._entries.clear()
-
     async def follow(self, bus: Any) -> None:
         """Bumps topics as the bus reports changes; runs for the life of the process. If a subscription
         breaks (Redis went away), every entry of its topic is dropped and it subscribes again a second later:
