@@ -15,6 +15,7 @@ from api.core.auth import Principal
 from api.core.errors import DomainError, FieldError
 from api.core.media import PreparedImage
 from api.core.model import utcnow
+from api.db import insert_row
 from api.incidents import rules, service
 from api.incidents.errors import IncidentErrorCode as Code
 from api.incidents.flows import (
@@ -215,12 +216,15 @@ def file_report(db_session: Session, settings: Settings, principal: Principal | 
                         state=IncidentState.REPORTED.value, channel=channel.value, description=description,
                         lat=lat, lng=lng, address=address,
                         unit_code=unit_code or settings.incident_default_unit_code,
-                        occurred_at=occurred_at, reported_at=now, report_count=1, last_event_at=now)
+                        occurred_at=occurred_at, reported_at=now, report_count=1, last_event_at=now,
+                        escalated_stages=[])  # given, not defaulted: pydantic inspects a factory on every call
     set_deadlines(incident, settings, now)
     refresh_due(incident)  # before the INSERT, so filing does not UPDATE the row it just wrote
-    db_session.add(incident)
-    db_session.flush()
-    report.incident_id = incident.id
+    insert_row(db_session, incident)
+    if report.id is not None:
+        service.set_report_incident(db_session=db_session, report=report, incident_id=incident.id or 0)
+    else:
+        report.incident_id = incident.id
     reporters = [report.reporter_account_id] if report.reporter_account_id else []
     append_event(db_session, incident, EventKind.REPORTED, principal, now, to_state=IncidentState.REPORTED,
                  data={"report_id": report.id, "channel": channel.value}, reporters=reporters)

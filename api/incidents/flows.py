@@ -19,6 +19,7 @@ from api.core.bus import queue_event
 from api.core.errors import DomainError
 from api.core.media import PreparedImage, store_image
 from api.core.model import utcnow
+from api.db import insert_row
 from api.incidents import access, rules, service, standing
 from api.incidents.errors import IncidentErrorCode as Code
 from api.incidents.models import Incident, IncidentEvent, IncidentPhoto
@@ -112,14 +113,15 @@ def append_event(
         data=dict(data or {}),
     )
     status = rules.apply_event(status_of(incident), rules.EventFacts(kind, now, to_state, assignment_state))
-    for name in ("state", "reported_at", "acknowledged_at", "dispatched_at", "arrived_at", "resolved_at",
-                 "closed_at"):
-        value = getattr(status, name)
-        setattr(incident, name, value.value if isinstance(value, IncidentState) else value)
-    incident.last_event_at = now
-    refresh_due(incident)
-    db_session.add(event)
-    db_session.flush()
+    changes = {name: getattr(status, name) for name in ("state", "reported_at", "acknowledged_at", "dispatched_at",
+                                                         "arrived_at", "resolved_at", "closed_at")}
+    changes["state"] = status.state.value
+    changes["last_event_at"] = now
+    changes["next_due_at"] = rules.next_due(status, deadlines_of(incident), incident.escalated_stages)
+    for name, value in changes.items():
+        if getattr(incident, name) != value:  # set only what changed: an unchanged row needs no UPDATE at all
+            setattr(incident, name, value)
+    insert_row(db_session, event)
     if reporters is None:
         reporters = service.reporter_ids(db_session=db_session, incident_id=incident.id or 0)
     queue_event(db_session, CHANNEL, {

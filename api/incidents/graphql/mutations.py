@@ -232,12 +232,13 @@ class IncidentMutation:
             category=input.category.value, description=input.description or "",
             lat=input.location.lat if input.location else None, lng=input.location.lng if input.location else None,
             occurred_at=input.occurred_at, idempotency_key=input.idempotency_key, photos=photos, address=input.address)
-        # The write transaction runs in a worker thread: its dozen round trips, and any wait for a lock another
-        # reporter nearby holds, must not stall every other request this process is serving.
-        ctx.release()
-        filed, errors = await asyncio.to_thread(
-            _run, info, lambda s: filing.report_incident(db_session=s, settings=ctx.state.settings,
-                                                         principal=ctx.principal, data=data))
+        # The write transaction runs on the event loop, with no await inside it. A worker thread was tried:
+        # the loop kept serving during the round trips, but handing the GIL back and forth cost ~1 ms of CPU
+        # per report, and with one process per core (`serve --processes`) the other process fills a round
+        # trip's wait anyway: 209 reports/s threaded against 279 inline (bench/bench_incidents.py). A wait for
+        # a nearby reporter's area lock is bounded by that reporter's transaction, which never awaits either.
+        filed, errors = _run(info, lambda s: filing.report_incident(db_session=s, settings=ctx.state.settings,
+                                                                    principal=ctx.principal, data=data))
         if filed is None:
             return ReportIncidentPayload(errors=errors)
         return ReportIncidentPayload(incident=Incident.from_row(filed.incident),
