@@ -273,9 +273,10 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         await state.bus.start()
         if settings.gc_tuning:
             tune_gc()
-        follower = None
+        followers = [asyncio.create_task(domain.background(state)) for domain in DOMAINS
+                     if domain.background is not None]
         if state.result_cache is not None and state.result_cache.enabled:
-            follower = asyncio.create_task(state.result_cache.follow(state.bus))
+            followers.append(asyncio.create_task(state.result_cache.follow(state.bus)))
         scheduler = None
         if settings.worker_in_process:
             from workers.runner import start_in_process
@@ -288,8 +289,9 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
                 from workers.runner import stop
 
                 stop(scheduler)
-            if follower is not None:
+            for follower in followers:
                 follower.cancel()
+            for follower in followers:
                 with contextlib.suppress(asyncio.CancelledError):
                     await follower
             await state.bus.close()

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
         2.0, ge=0, le=300, description="longest a cached read-query answer lives (it dies at once when its data "
         "changes); 0 turns the cache off"
     )
+    session_check_cache_seconds: float = Field(
+        5.0, ge=0, le=60, description="longest an API process trusts that a sign-in session it read is still "
+        "live (a sign-out or revocation ends it at once, through the bus); 0 reads the session on every request"
+    )
     gc_tuning: bool = Field(True, description="freeze start-up objects and collect garbage less often (api/core/runtime.py)")
     result_cache_entries: int = Field(256, ge=0, le=100_000, description="answers kept per API process")
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="GraphQL request body cap")

@@ -26,6 +26,12 @@ class EventBus(Protocol):
     def publish_threadsafe(self, channel: str, message: dict[str, Any]) -> None: ...
     def subscribe(self, channel: str) -> AsyncIterator[dict[str, Any]]: ...
 
+    # Which unbroken stretch of the feed this process is in: a new number after every reconnection, None
+    # while the feed is down. A cache kept valid by events trusts only what it stored in the current epoch:
+    # events published during a gap were never heard.
+    @property
+    def epoch(self) -> int | None: ...
+
 
 class _LocalFanout:
     """Bounded queues per subscriber; a slow subscriber loses its oldest events, never blocks others."""
@@ -82,6 +88,11 @@ class InProcessBus:
     def __init__(self) -> None:
         self._fanout = _LocalFanout()
 
+    @property
+    def epoch(self) -> int | None:
+        """Always 0: an in-process broadcast has no gaps."""
+        return 0
+
     async def start(self) -> None:
         """Binds the bus to the running loop so threads can publish into it."""
         self._fanout.loop = asyncio.get_running_loop()
@@ -127,6 +138,13 @@ class RedisBus:
         self._listener: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._lock = threading.Lock()
+        self._connections = 0
+        self._epoch: int | None = None
+
+    @property
+    def epoch(self) -> int | None:
+        """The number of the listener's current subscription (None while it is reconnecting)."""
+        return self._epoch
 
     async def start(self) -> None:
         """Connects and starts the listener; fails clearly when Redis is unreachable."""
@@ -143,6 +161,8 @@ class RedisBus:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.psubscribe(self.prefix + "*")
+                self._connections += 1
+                self._epoch = self._connections
                 self._ready.set()
                 backoff = 0.1
                 async for raw in pubsub.listen():
@@ -151,9 +171,11 @@ class RedisBus:
                     channel = raw["channel"].decode()[len(self.prefix) :]
                     self._fanout.deliver(channel, orjson.loads(raw["data"]))
             except asyncio.CancelledError:
+                self._epoch = None
                 await pubsub.aclose()
                 raise
             except Exception:  # a dropped connection must not end live feeds: reconnect
+                self._epoch = None
                 log.exception("redis bus listener lost its connection; reconnecting")
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)

@@ -22,6 +22,8 @@ class DomainPlugin:
     jobs: Callable[..., Any] | None = None
     # (AppState) -> None: e.g. register an authenticator.
     setup: Callable[..., Any] | None = None
+    # (AppState) -> coroutine run as a task for the life of each API process (e.g. following bus events).
+    background: Callable[..., Any] | None = None
     # Starlette routes the domain serves (media, console).
     routes: Callable[..., list[Any]] | None = None
     # Root query fields (GraphQL names) whose answers may be cached, with the data topics each reads, and

@@ -9,6 +9,9 @@ from api.core.errors import AccessDenied
 from api.core.model import utcnow
 from api.core.state import AppState
 from api.identity import service, tokens
+from api.identity.live import LiveSessions
+
+LIVE_SESSIONS = "identity.live_sessions"
 
 
 def authenticate(state: AppState, authorization: str, session: Session) -> Principal | None:
@@ -29,8 +32,15 @@ def _access_token(state: AppState, token: str, session: Session) -> Principal:
         claims = tokens.read_access_token(state.settings.secret_key, token)
     except tokens.TokenInvalid as exc:
         raise AccessDenied(str(exc), code="UNAUTHENTICATED") from None
-    # One primary-key read: a signed-out or revoked session stops its access tokens at once.
-    account_id = service.live_session_account(db_session=session, session_id=claims.session_id)
+    # A signed-out or revoked session stops its access tokens at once: read by primary key, or known live
+    # to this process (api/identity/live.py: revocations are heard, not waited out).
+    live: LiveSessions | None = state.extras.get(LIVE_SESSIONS)
+    account_id = live.get(claims.session_id) if live is not None else None
+    if account_id is None:
+        generation = live.generation() if live is not None else 0
+        account_id = service.live_session_account(db_session=session, session_id=claims.session_id)
+        if live is not None and account_id is not None:
+            live.put(claims.session_id, account_id, generation)
     if account_id is None or account_id != claims.account_id:
         raise AccessDenied("This session has ended; sign in again.", code="UNAUTHENTICATED")
     attributes = dict(claims.attributes)

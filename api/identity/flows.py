@@ -13,7 +13,7 @@ from api.config import Settings
 from api.core.auth import Principal, Role
 from api.core.errors import DomainError, FieldError
 from api.core.model import utcnow
-from api.identity import rules, service, tokens
+from api.identity import live, rules, service, tokens
 from api.identity.errors import IdentityErrorCode as Code
 from api.identity.models import (
     Account,
@@ -231,6 +231,7 @@ def rotate_refresh_token(*, db_session: Session, settings: Settings, refresh_tok
     if row.used_at is not None:
         # Reuse means the token was copied: whoever holds the family now cannot be trusted.
         session_row.revoked_at, session_row.revoked_reason = now, "refresh_token_reused"
+        live.revoked(db_session, [session_row.id])
         db_session.flush()
         raise DomainError.single(Code.REFRESH_TOKEN_REUSED, "This sign-in was used twice; every device of this "
                                  "session is signed out. Sign in again.", field="refresh_token",
@@ -247,6 +248,7 @@ def end_session(*, db_session: Session, session_id: str, now: dt.datetime) -> No
     row = service.get_auth_session(db_session=db_session, session_id=session_id)
     if row is not None and row.revoked_at is None:
         row.revoked_at, row.revoked_reason = now, "logout"
+        live.revoked(db_session, [row.id])
         db_session.flush()
 
 

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from api.core.audit import AuditRecord
 from api.core.model import utcnow
+from api.identity import live
 from api.identity.models import (
     Account,
     AdministrativeUnit,
@@ -204,14 +205,15 @@ def revoke_sessions(*, db_session: Session, account_id: int, reason: str, keep: 
     rows = db_session.scalars(
         select(AuthSession).where(AuthSession.account_id == account_id, AuthSession.revoked_at.is_(None))
     )
-    count = 0
+    ended = []
     for row in rows:
         if row.id != keep:
             row.revoked_at = utcnow()
             row.revoked_reason = reason
-            count += 1
+            ended.append(row.id)
+    live.revoked(db_session, ended)
     db_session.flush()
-    return count
+    return len(ended)
 
 
 def get_throttle(*, db_session: Session, key: str) -> LoginThrottle | None:

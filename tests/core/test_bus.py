@@ -106,3 +106,25 @@ async def test_two_app_instances_share_events_through_redis(redis_bus: RedisBus,
     assert await waiter == {"id": 7, "state": "REPORTED"}
     await stream.aclose()
     await other.close()
+
+
+async def test_a_lost_redis_connection_opens_a_new_epoch_and_nothing_published_in_the_gap_is_trusted(
+        redis_bus: RedisBus) -> None:
+    # given: the listener subscribed (epoch 1)
+    import redis
+
+    first = redis_bus.epoch
+    assert first is not None
+    # when: Redis drops the listener's connection (a restart, a failover)
+    killer = redis.Redis.from_url(REDIS_URL)
+    killer.client_kill_filter(_type="pubsub")
+    killer.close()
+    seen: set[int | None] = set()
+    for _ in range(100):
+        seen.add(redis_bus.epoch)
+        if redis_bus.epoch not in (None, first):
+            break
+        await asyncio.sleep(0.05)
+    # then: a new epoch once it has resubscribed, so caches drop what they stored under the old one
+    assert redis_bus.epoch is not None and redis_bus.epoch > first
+    assert InProcessBus().epoch == 0

@@ -166,5 +166,6 @@ async def test_the_incident_list_runs_the_same_number_of_statements_for_5_or_50_
 
     assert len(reads(large)) == len(reads(small)), (reads(small), reads(large))
     selects = [s for s in reads(large) if s.lstrip().upper().startswith("SELECT")]
-    # authentication (1), the page (1), reporters (1), assignments with units (1), last events (1)
-    assert len(selects) == 5, selects
+    # the page (1), reporters (1), assignments with units (1), last events (1); the sign-in session was read
+    # by the warm-up and is remembered (api/identity/live.py)
+    assert len(selects) == 4, selects

@@ -161,6 +161,8 @@ async def test_a_broken_event_feed_drops_what_was_cached_and_resubscribes() -> N
     from api.core.gql.cache import ResultCache
 
     class FlakyBus:
+        epoch = 0
+
         def __init__(self) -> None:
             self.subscriptions = 0
 
@@ -181,4 +183,30 @@ async def test_a_broken_event_feed_drops_what_was_cached_and_resubscribes() -> N
     task.cancel()
     # then: the break itself ended the cached entries, and the feed came back and was heard
     assert bus.subscriptions == 2
-    assert cache.versions(("incidents",))[0] >= before[0] + 2
+    after = cache.versions(("incidents",))
+    assert before is not None and after is not None and after[1] >= before[1] + 2
+
+
+def test_answers_stored_before_a_gap_in_the_bus_feed_are_not_served() -> None:
+    # given: an answer cached while the bus is in its first epoch
+    from graphql import ExecutionResult
+
+    from api.core.gql.cache import ResultCache, _Entry
+
+    class Bus:
+        epoch: int | None = 1
+
+    cache = ResultCache({"incidents": ("incidents",)}, {"incident_events": "incidents"}, ttl_seconds=30,
+                        max_entries=10)
+    cache.bus = Bus()
+    versions = cache.versions(("incidents",))
+    assert versions is not None
+    cache.put(b"k", _Entry(versions, __import__("time").monotonic(), ExecutionResult(data={}), ()))
+    assert cache.get(b"k", ("incidents",)) is not None
+    # when: the feed drops (nothing may be stored or served), then reconnects
+    cache.bus.epoch = None
+    down = cache.get(b"k", ("incidents",)), cache.versions(("incidents",))
+    cache.bus.epoch = 2
+    # then
+    assert down == (None, None)
+    assert cache.get(b"k", ("incidents",)) is None

@@ -54,6 +54,7 @@ class ResultCache:
         self.max_entries = max_entries
         self._versions: dict[str, int] = {t: 0 for ts in self.fields.values() for t in ts}
         self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
+        self.bus: Any = None  # set by follow(): entries stored before a gap in its feed are dead
         self.hits = 0
         self.misses = 0
 
@@ -66,15 +67,21 @@ class ResultCache:
         for topic in topics or tuple(self._versions):
             self._versions[topic] = self._versions.get(topic, 0) + 1
 
-    def versions(self, topics: tuple[str, ...]) -> tuple[int, ...]:
-        return tuple(self._versions.get(t, 0) for t in topics)
+    def versions(self, topics: tuple[str, ...]) -> tuple[int, ...] | None:
+        """The bus epoch and the topics' versions now; None while the bus feed is down (nothing may be
+        stored or served: a change meanwhile would go unheard)."""
+        epoch = 0 if self.bus is None else self.bus.epoch
+        if epoch is None:
+            return None
+        return (epoch, *(self._versions.get(t, 0) for t in topics))
 
     def get(self, key: bytes, topics: tuple[str, ...]) -> _Entry | None:
         entry = self._entries.get(key)
         if entry is None:
             self.misses += 1
             return None
-        if entry.versions != self.versions(topics) or time.monotonic() - entry.stored_at > self.ttl:
+        current = self.versions(topics)
+        if current is None or entry.versions != current or time.monotonic() - entry.stored_at > self.ttl:
             del self._entries[key]
             self.misses += 1
             return None
@@ -91,7 +98,9 @@ class ResultCache:
     async def follow(self, bus: Any) -> None:
         """Bumps topics as the bus reports changes; runs for the life of the process. If a subscription
         breaks (Redis went away), every entry of its topic is dropped and it subscribes again a second later:
-        what changed meanwhile was not heard, so nothing cached before it may be trusted."""
+        what changed meanwhile was not heard, so nothing cached before it may be trusted. The bus's epoch
+        covers the other kind of gap: its own connection to Redis lost and re-made under a live subscription."""
+        self.bus = bus
         async def one(channel: str, topic: str) -> None:
             while True:
                 try:
@@ -147,7 +156,7 @@ class ResultCacheExtension(SchemaExtension):
         versions = cache.versions(topics)  # read before executing: a change meanwhile makes this entry dead
         yield
         result = ec.result
-        if result is None or result.errors or not isinstance(result, ExecutionResult):
+        if versions is None or result is None or result.errors or not isinstance(result, ExecutionResult):
             return
         trail = getattr(context, "_audit", None)
         reads = tuple((s, frozenset(f)) for s, f in trail.reads.items()) if trail is not None else ()
