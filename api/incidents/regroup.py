@@ -28,7 +28,11 @@ class Move:
     state: AssignmentState  # its progress, kept on the target
     source: Assignment
     target: Assignment
-    already_on_target: bool  # the unit was working the target too: nothing moved, the duplicate's ends
+    already_on_target: bool  # the unit was working the target too: that assignment continues
+    advanced: bool = False  # ... and was further along on the duplicate (on scene there): the target's catches up
+
+
+_PROGRESS = (AssignmentState.ASSIGNED, AssignmentState.EN_ROUTE, AssignmentState.ON_SCENE)
 
 
 def _move_assignments(db_session: Session, source: Incident, target: Incident, now: dt.datetime) -> list[Move]:
@@ -44,11 +48,16 @@ def _move_assignments(db_session: Session, source: Incident, target: Incident, n
         if new is None:
             new = Assignment(incident_id=target.id or 0, unit_id=old.unit_id)
             db_session.add(new)
+        advanced = active and _PROGRESS.index(progress) > _PROGRESS.index(AssignmentState(new.state))
         if not active:  # a new row, or the unit's cleared one on the target (one row per unit and incident)
             new.state, new.assigned_by, new.assigned_at = progress.value, old.assigned_by, old.assigned_at
             new.en_route_at, new.on_scene_at, new.cleared_at = old.en_route_at, old.on_scene_at, None
+        elif advanced:  # one place, one unit: what it reached on the duplicate it reached on the target
+            new.state = progress.value
+            new.en_route_at = new.en_route_at or old.en_route_at
+            new.on_scene_at = new.on_scene_at or old.on_scene_at
         db_session.flush()
-        moves.append(Move(old.unit_id, AssignmentState(new.state), old, new, active))
+        moves.append(Move(old.unit_id, AssignmentState(new.state), old, new, active, advanced))
     return moves
 
 
@@ -65,6 +74,12 @@ def _record_moves(db_session: Session, principal: Principal, source: Incident, t
                      assignment_state=AssignmentState.CLEARED, reporters=reporters,
                      data={"assignment_id": move.source.id, "moved_to": target.id,
                            "target_assignment_id": move.target.id, "already_on_target": move.already_on_target})
+    for move in (m for m in moves if m.advanced):
+        append_event(db_session, target, EventKind.ASSIGNMENT_UPDATED, principal, now, unit_id=move.unit_id,
+                     note=_joined(f"Progress carried over from {reference(source)}", note),
+                     assignment_state=move.state, reporters=reporters,
+                     data={"assignment_id": move.target.id, "moved_from": source.id,
+                           "source_assignment_id": move.source.id})
     arriving = [m for m in moves if not m.already_on_target]
     if arriving and target.state == IncidentState.REPORTED.value:
         refused = rules.refusal(rules.Attempt(Action.ACKNOWLEDGE, IncidentState.REPORTED, principal.roles))

@@ -192,6 +192,30 @@ async def test_a_cleared_unit_moving_back_onto_the_target_reuses_its_row(
         assert unit is not None and unit.readiness == "BUSY"
 
 
+async def test_a_unit_further_along_on_the_duplicate_carries_its_progress_to_the_target(
+    client: httpx.AsyncClient, cast: Cast, database: Database
+) -> None:
+    # given the patrol sent to both reports of one crash: still ASSIGNED on the target, ON_SCENE at the duplicate
+    d = cast.dispatcher.token
+    target = await _dispatched(client, cast, cast.patrol_id)
+    duplicate = await _dispatched(client, cast, cast.patrol_id)
+    on_duplicate = next(a for a in (await _detail(client, d, duplicate))["assignments"])
+    for step in ("EN_ROUTE", "ON_SCENE"):
+        assert (await run(client, UPDATE_ASSIGNMENT, d, id=on_duplicate["id"], state=step))["errors"] == []
+    # when
+    merged = await run(client, MERGE, d, sourceId=duplicate, targetId=target)
+    # then: the target's assignment is on scene, the target has arrived, and its log says why
+    assert merged["errors"] == []
+    after = await _detail(client, d, target)
+    patrol = [a for a in after["assignments"] if a["unit"]["code"] == "PATROL-1"]
+    assert [(a["state"], bool(a["enRouteAt"]), bool(a["onSceneAt"])) for a in patrol] == [("ON_SCENE", True, True)]
+    assert after["arrivedAt"] is not None
+    carried = [e for e in after["timeline"] if e["note"] and e["note"].startswith("Progress carried over")]
+    assert [(e["kind"], e["assignmentState"]) for e in carried] == [("ASSIGNMENT_UPDATED", "ON_SCENE")]
+    status, row = _folded(database, target)
+    assert status.arrived_at == row.arrived_at
+
+
 async def test_a_split_off_report_makes_an_incident_without_units_and_takes_its_call_and_photos(
     client: httpx.AsyncClient, cast: Cast, database: Database
 ) -> None:

@@ -136,9 +136,10 @@ class IncidentEvent:
     @strawberry.field(description="The incident, loaded on demand.")
     async def incident(self, info: Info) -> Incident | None:
         ctx = info.context
-        if not flows.is_staff_viewer(ctx.principal) and not service.is_reporter(
-                db_session=ctx.session, incident_id=self.incident_pk, account_id=ctx.principal.account_id):
-            ctx.release()
+        # The same rule as incident(id:): a responder sees only what their unit is or was sent to.
+        visible = flows.may_view(ctx.session, ctx.principal, self.incident_pk)
+        ctx.release()
+        if not visible:
             return None
         row = await ctx.loader(IncidentByIdLoader).load(self.incident_pk)
         return Incident.from_row(row) if row else None
