@@ -15,7 +15,17 @@ from api.core.model import utcnow
 from api.incidents import rules, service
 from api.incidents.errors import IncidentErrorCode as Code
 from api.incidents.filing import file_report
-from api.incidents.flows import MAX_TEXT, append_event, check, clean_text, fail, load, not_found, reference
+from api.incidents.flows import (
+    MAX_TEXT,
+    append_event,
+    check,
+    clean_text,
+    fail,
+    load,
+    not_found,
+    notify,
+    reference,
+)
 from api.incidents.models import Assignment, HotlineCall, Incident, IncidentPhoto
 from api.incidents.rules import Action, AssignmentState, Channel, EventKind, IncidentState
 
@@ -172,5 +182,11 @@ def split(*, db_session: Session, settings: Settings, principal: Principal, repo
                  data={"report_id": report.id, "new_incident_id": new.id, "units_stay": staying})
     append_event(db_session, new, EventKind.SPLIT_FROM, principal, now, note=note,
                  data={"report_id": report.id, "source_id": source.id, "units": [], "source_units": staying})
+    # Its reporter now follows the new incident only (a new reference, and back to REPORTED): say so.
+    if report.reporter_account_id:
+        notify(db_session, [report.reporter_account_id], "incident_report_split",
+               {"reference": reference(new), "source": reference(source)},
+               data={"incidentId": str(new.id), "state": new.state, "splitFrom": str(source.id)},
+               collapse_key=f"incident-{new.id}")
     return source, new
 

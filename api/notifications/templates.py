@@ -49,6 +49,16 @@ TEMPLATES: dict[str, Template] = {
         required=("reference", "status"),
         android_channel="incidents",
     ),
+    # For the person whose report an operator found to be about something else: it is followed on its own.
+    "incident_report_split": Template(
+        title={"vi": "Phản ánh {reference} được theo dõi riêng", "en": "Report {reference} is followed on its own"},
+        body={
+            "vi": "Phản ánh của bạn được tách khỏi {source} và theo dõi riêng là {reference}.",
+            "en": "Your report was separated from {source} and is now followed as {reference}.",
+        },
+        required=("reference", "source"),
+        android_channel="incidents",
+    ),
     # For the responders of a unit sent to an incident.
     "unit_dispatched": Template(
         title={"vi": "Điều động: {category}", "en": "Dispatched: {category}"},

@@ -286,3 +286,31 @@ def _pk(global_id: str) -> int:
     import base64
 
     return int(base64.b64decode(global_id).decode().split(":")[1])
+
+
+async def test_the_reporter_of_a_split_off_report_is_told_where_it_is_followed_now(
+    client: httpx.AsyncClient, cast: Cast, database: Database
+) -> None:
+    # given two citizens' reports joined as one incident, and both citizens' phones registered
+    d = cast.dispatcher.token
+    place = elsewhere()
+    first = (await report(client, cast.citizen.token, location=place))["incident"]["id"]
+    second = await report(client, cast.other_citizen.token, location=place)
+    assert second["incident"]["id"] == first and second["attachedToExisting"] is True
+    _devices(database, cast.citizen.account_id, cast.other_citizen.account_id)
+    with database.session() as s:
+        split_off = s.scalars(select(Report).where(Report.reporter_account_id == cast.other_citizen.account_id)).one()
+        before = len(list(s.scalars(select(OutboxMessage))))
+    # when the operator splits the second report off
+    out = await run(client, SPLIT, d, reportId=split_off.id, note="Vụ khác")
+    # then its reporter (only) gets a push naming the new incident and where it came from
+    assert out["errors"] == []
+    new_pk = _pk(out["incident"]["id"])
+    with database.session() as s:
+        sent = list(s.execute(select(Device.account_id, OutboxMessage).join(Device, Device.id == OutboxMessage.device_id)
+                              .order_by(OutboxMessage.id)))[before:]
+    splits = [(account, m) for account, m in sent if m.template == "incident_report_split"]
+    assert [account for account, _ in splits] == [cast.other_citizen.account_id]
+    message = splits[0][1]
+    assert f"SC-{new_pk}" in message.body and f"SC-{_pk(first)}" in message.body
+    assert message.data["incidentId"] == str(new_pk) and message.data["splitFrom"] == str(_pk(first))

@@ -73,7 +73,8 @@ def test_a_topic_reaches_its_subscribers_active_devices_only(database, settings)
 
 def test_every_template_renders_in_both_languages():
     params = {"reference": "PQ-1", "status": "DISPATCHED", "unit": "CC-01", "category": "Cháy", "address": "An Thới",
-              "step": "Điều động", "minutes": 5, "title_vi": "Tiêu đề", "body_vi": "Nội dung"}
+              "step": "Điều động", "minutes": 5, "title_vi": "Tiêu đề", "body_vi": "Nội dung",
+              "source": "PQ-0"}
     for name in templates.TEMPLATES:
         for language in ("vi", "en"):
             title, body = templates.render(name, params, language)
