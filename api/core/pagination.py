@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
 from api.core.errors import DomainError
@@ -25,7 +25,7 @@ COUNT_CAP = 10_000
 class SortKey:
     """One column of a keyset order; the last key must be unique (the primary key)."""
 
-    column: InstrumentedAttribute[Any]
+    column: InstrumentedAttribute[Any] | ColumnElement[Any]
     descending: bool = False
 
 
@@ -118,8 +118,10 @@ def paginate(
     last: int | None = None,
     before: str | None = None,
     counted: bool = True,
+    rows: bool = False,
 ) -> Page[Any]:
-    """Loads one page of `stmt` ordered by `keys`; `stmt` selects one entity."""
+    """Loads one page of `stmt` ordered by `keys`; `stmt` selects one entity (or, with `rows`, columns: the
+    page holds plain rows)."""
     size, backwards = check_page_size(first, last)
     base = stmt
     cursor = before if backwards else after
@@ -130,19 +132,20 @@ def paginate(
     for key in keys:
         descending = key.descending != backwards
         order.append(key.column.desc() if descending else key.column.asc())
-    rows = list(session.scalars(stmt.order_by(*order).limit(size + 1)).unique())
-    more = len(rows) > size
-    rows = rows[:size]
+    ordered = stmt.order_by(*order).limit(size + 1)
+    found = list(session.execute(ordered).all() if rows else session.scalars(ordered).unique())
+    more = len(found) > size
+    found = found[:size]
     if backwards:
-        rows.reverse()
-    cursors = [encode_cursor([getattr(row, k.column.key) for k in keys]) for row in rows]
+        found.reverse()
+    cursors = [encode_cursor([getattr(row, str(k.column.key)) for k in keys]) for row in found]
 
     def count() -> int:
         sub = base.order_by(None).limit(COUNT_CAP + 1).subquery()
         return min(session.scalar(select(func.count()).select_from(sub)) or 0, COUNT_CAP)
 
     return Page(
-        rows=rows,
+        rows=found,
         cursors=cursors,
         has_next=more if not backwards else before is not None,
         has_previous=more if backwards else after is not None,

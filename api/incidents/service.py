@@ -31,6 +31,9 @@ from api.incidents.models import (
     ResponderUnit,
 )
 
+_INCIDENT = Incident.__table__  # type: ignore[attr-defined]
+_REPORT = Report.__table__  # type: ignore[attr-defined]
+
 
 def sync_categories(*, db_session: Session) -> int:
     """Loads the category reference data (adds missing codes, refreshes names); returns rows changed."""
@@ -120,30 +123,30 @@ def incidents_query(
     channels: Sequence[str] = (), unit_code: str | None = None, reported_after: dt.datetime | None = None,
     reported_before: dt.datetime | None = None, reporter_account_id: int | None = None,
 ) -> Select[Any]:
-    """The statement for a filtered list of incidents."""
-    stmt = select(Incident)
+    """The statement for a filtered list of incidents, in Core: its rows are plain rows with the incident's
+    columns (what the list types read), not mapped objects, which cost ~10x more to load on a page of 50."""
+    c = _INCIDENT.c
+    stmt = select(*c)
     if states:
-        stmt = stmt.where(Incident.state.in_(states))
+        stmt = stmt.where(c.state.in_(states))
     if categories:
-        stmt = stmt.where(Incident.category.in_(categories))
+        stmt = stmt.where(c.category.in_(categories))
     if priorities:
-        stmt = stmt.where(Incident.priority.in_(priorities))
+        stmt = stmt.where(c.priority.in_(priorities))
     if channels:
-        stmt = stmt.where(Incident.channel.in_(channels))
+        stmt = stmt.where(c.channel.in_(channels))
     if unit_code:
-        stmt = stmt.where(Incident.unit_code == unit_code)
+        stmt = stmt.where(c.unit_code == unit_code)
     if reported_after:
-        stmt = stmt.where(Incident.reported_at >= reported_after)
+        stmt = stmt.where(c.reported_at >= reported_after)
     if reported_before:
-        stmt = stmt.where(Incident.reported_at < reported_before)
+        stmt = stmt.where(c.reported_at < reported_before)
     if reporter_account_id is not None:
-        mine = select(Report.incident_id).where(Report.reporter_account_id == reporter_account_id)
-        stmt = stmt.where(Incident.id.in_(mine))
+        mine = select(_REPORT.c.incident_id).where(_REPORT.c.reporter_account_id == reporter_account_id)
+        stmt = stmt.where(c.id.in_(mine))
     return stmt
 
 
-_INCIDENT = Incident.__table__  # type: ignore[attr-defined]
-_REPORT = Report.__table__  # type: ignore[attr-defined]
 # Built once (so compiled once): every report runs these, on the session's connection, without the ORM.
 _CANDIDATES = select(_INCIDENT.c.id, _INCIDENT.c.category, _INCIDENT.c.state, _INCIDENT.c.lat, _INCIDENT.c.lng,
                      _INCIDENT.c.reported_at).where(

@@ -73,5 +73,6 @@ def restrict_list(stmt: Select[Any], principal: Principal) -> Select[Any]:
     unit_id = responder_unit(principal)
     if unit_id is None:
         return stmt.where(false())
-    assigned = select(col(Assignment.incident_id)).where(col(Assignment.unit_id) == unit_id)
-    return stmt.where(col(Incident.id).in_(assigned))
+    assignment, incident = Assignment.__table__.c, Incident.__table__.c  # type: ignore[attr-defined]
+    assigned = select(assignment.incident_id).where(assignment.unit_id == unit_id)
+    return stmt.where(incident.id.in_(assigned))

@@ -35,7 +35,8 @@ from api.incidents.graphql.unit_types import (
 from api.incidents.models import Incident as IncidentRow
 from api.incidents.models import ResponderUnit as UnitRow
 
-INCIDENT_ORDER = (SortKey(IncidentRow.reported_at, descending=True), SortKey(IncidentRow.id, descending=True))  # type: ignore[arg-type]
+_INCIDENT = IncidentRow.__table__.c  # type: ignore[attr-defined]  # lists page plain rows (service.incidents_query)
+INCIDENT_ORDER = (SortKey(_INCIDENT.reported_at, descending=True), SortKey(_INCIDENT.id, descending=True))
 UNIT_ORDER = (SortKey(UnitRow.code), SortKey(UnitRow.id))  # type: ignore[arg-type]
 
 
@@ -105,7 +106,7 @@ class IncidentQuery:
             channels=_values(f.channels), unit_code=f.unit_code, reported_after=f.reported_after,
             reported_before=f.reported_before), info.context.principal)
         page = paginate(info.context.session, stmt, keys=INCIDENT_ORDER, first=first, after=after, last=last,
-                        before=before)
+                        before=before, rows=True)
         connection = to_connection(page, Incident.from_row)
         Incident.prefetch(info, [edge.node for edge in connection.edges])
         return connection
@@ -127,7 +128,7 @@ class IncidentQuery:
     ) -> Connection[Incident]:
         stmt = service.incidents_query(reporter_account_id=info.context.principal.account_id or 0)
         page = paginate(info.context.session, stmt, keys=INCIDENT_ORDER, first=first, after=after, last=last,
-                        before=before)
+                        before=before, rows=True)
         connection = to_connection(page, Incident.from_row)
         Incident.prefetch(info, [edge.node for edge in connection.edges])
         return connection
@@ -143,7 +144,7 @@ class IncidentQuery:
         stmt = service.incidents_query(states=states or ["-"], categories=_values(f.categories),
                                        reported_after=f.reported_after, reported_before=f.reported_before)
         page = paginate(info.context.session, stmt, keys=INCIDENT_ORDER, first=first, after=after, last=last,
-                        before=before)
+                        before=before, rows=True)
         return to_connection(page, PublicIncident.from_row)
 
     @strawberry.field(extensions=public(), description="Incident categories, in the caller's language.")
