@@ -130,7 +130,7 @@ from api.config import load_settings
 from api.core.auth import Principal, Role
 from api.core.model import utcnow
 from api.db import Database
-from api.identity import flows
+from api.identity import flows, sessions
 from api.incidents import demo
 settings = load_settings()
 upgrade_and_load_reference(settings)
@@ -142,12 +142,12 @@ with db.transaction() as s:
         a = flows.register_citizen(db_session=s, data=flows.RegisterCitizen(national_id=f"0910900{i:05d}",
             full_name="Người Đo Thử", date_of_birth=__import__("datetime").date(1990, 1, 1), sex="MALE",
             phone=f"0912{i:06d}", password="bench-password-2026"))
-        out["citizens"].append(flows.start_session(db_session=s, settings=settings, account=a, client_address=None,
+        out["citizens"].append(sessions.start_session(db_session=s, settings=settings, account=a, client_address=None,
                                                    user_agent="bench", now=utcnow()).access_token)
     d = flows.create_staff_account(db_session=s, actor=admin, full_name="Điều Phối", phone="0913000001",
                                    password="bench-password-2026", roles_to_grant=[flows.StaffRole("dispatcher",
                                    unit_code="31078")])
-    out["dispatcher"] = flows.start_session(db_session=s, settings=settings, account=d, client_address=None,
+    out["dispatcher"] = sessions.start_session(db_session=s, settings=settings, account=d, client_address=None,
                                             user_agent="bench", now=utcnow()).access_token
     demo.seed(s, settings)
 db.dispose()

@@ -10,7 +10,7 @@ from api.config import Settings
 from api.core.auth import Principal, Role
 from api.core.model import utcnow
 from api.db import Database
-from api.identity import flows
+from api.identity import flows, sessions
 
 PASSWORD = "factory-password-2026"
 _phones = itertools.count(1)
@@ -51,9 +51,9 @@ def make_person(
                                     facility_id=facility_id if role != "hotel_clerk" else (facility_id or 1))
             account = flows.create_staff_account(db_session=session, actor=admin, full_name="Cán Bộ Thử",
                                                  phone=phone, password=PASSWORD, roles_to_grant=[grant])
-        issued = flows.start_session(db_session=session, settings=settings, account=account, client_address=None,
-                                     user_agent="tests", now=utcnow())
-        roles, _ = flows.roles_of(session, account)
+        issued = sessions.start_session(db_session=session, settings=settings, account=account, client_address=None,
+                                        user_agent="tests", now=utcnow())
+        roles, _ = sessions.roles_of(session, account)
     return Person(account_id=account.id or 0, phone=account.phone or phone, token=issued.access_token,
                   refresh_token=issued.refresh_token, roles=tuple(roles))
 

@@ -4,7 +4,7 @@ The mutations (flows.check) and the `allowedActions` field both decide with `ref
 offers and what it then accepts cannot drift apart. An action is refused for who the caller is (permission) or
 for where the incident is (its state, and the few facts besides the state that no input can change: the reopen
 window, a rating already given, a single report that cannot be split off). What the caller must still supply
-(a reason, a note, units) is checked only when they act: `rules.missing_inputs`."""
+(a reason, a note, units) is checked only when they act: `lifecycle.missing_inputs`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from api.core.auth import Role
 from api.core.errors import FieldError
-from api.incidents import rules
-from api.incidents.rules import Action, AssignmentState, IncidentState
+from api.incidents import lifecycle
+from api.incidents.lifecycle import Action
+from api.incidents.rules import AssignmentState, IncidentState
 
 # Roles that see every incident; a responder sees the incidents their unit is or was assigned to.
 SEE_ALL_ROLES = frozenset({Role.DISPATCHER, Role.POLICE, Role.ADMIN})
@@ -56,15 +57,15 @@ def situation(*, state: IncidentState | str, report_count: int, rating: int | No
     """The situation of an incident (a row or its GraphQL object: both have these values) at `now`."""
     window = dt.timedelta(hours=reopen_window_hours)
     return Situation(state=IncidentState(state), report_count=report_count, rated=rating is not None,
-                     reopen_window_open=rules.reopen_window_open(resolved_at, now, window),
+                     reopen_window_open=lifecycle.reopen_window_open(resolved_at, now, window),
                      reopen_window_hours=reopen_window_hours)
 
 
 def refusal(action: Action, standing: Standing, where: Situation) -> list[FieldError]:
     """Why the caller may not take this action now, whatever they supply (empty: they may): permission
     first, then state, then the facts of this incident."""
-    t = rules.TRANSITIONS[action]
-    errors = rules.refusal(rules.Attempt(action, where.state, standing.roles, standing.is_reporter))
+    t = lifecycle.TRANSITIONS[action]
+    errors = lifecycle.refusal(lifecycle.Attempt(action, where.state, standing.roles, standing.is_reporter))
     if errors:
         return errors
     by_role = bool(standing.roles & t.roles)
@@ -92,13 +93,13 @@ def allowed_actions(standing: Standing, where: Situation) -> list[Action]:
 
 def needs_reporter(state: IncidentState) -> bool:
     """Whether being one of the reporters can change what may be done in this state."""
-    return any(t.by_reporter and state in t.sources for t in rules.TRANSITIONS.values())
+    return any(t.by_reporter and state in t.sources for t in lifecycle.TRANSITIONS.values())
 
 
 def needs_unit(roles: frozenset[Role], state: IncidentState) -> bool:
     """Whether the caller's unit being on the incident can change what they may do in this state."""
     return only_responder(roles) and any(roles & t.roles and state in t.sources
-                                         for t in rules.TRANSITIONS.values())
+                                         for t in lifecycle.TRANSITIONS.values())
 
 
 def may_view(standing: Standing) -> bool:
@@ -125,7 +126,7 @@ def assignment_refusal(roles: frozenset[Role], caller_unit: int | None, unit_id:
         return FieldError("INVALID_STATE", f"The incident is {state.value}; units can only clear.", field="state",
                           message_vi=f"Sự việc đang ở trạng thái {state.value}; "
                                      "đơn vị chỉ có thể rời hiện trường.")
-    if not rules.can_advance_assignment(current, target):
+    if not lifecycle.can_advance_assignment(current, target):
         return FieldError("INVALID_STATE", f"A unit that is {current.value} cannot go to {target.value}.",
                           field="state",
                           message_vi=f"Đơn vị ở trạng thái {current.value} không thể chuyển sang {target.value}.")

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from api.core.model import utcnow
 from api.identity.models import Account
-from api.incidents import flows, rules, service
+from api.incidents import flows, lifecycle, rules, service
 from api.incidents.models import Assignment, Incident, IncidentEvent, Report, ResponderUnit
 from api.incidents.rules import AssignmentState, EventKind, IncidentState, UnitType
 
@@ -176,12 +176,12 @@ def _history(rng: random.Random, incident: Incident, units: list[ResponderUnit],
                                                                    IncidentState.CLOSED) and rng.random() < 0.4:
                                 incident.rating = rng.choice([3, 4, 4, 5, 5, 5, 2])
                                 step(EventKind.RATED, _minutes(rng, 120), rating=incident.rating)
-    status = rules.Status()
+    status = lifecycle.Status()
     out: list[Any] = []
     for kind, when, to, extra in log:
         a = extra.get("a")
         before = status.state.value if out else None
-        status = rules.apply_event(status, rules.EventFacts(kind, when, to, a))
+        status = lifecycle.apply_event(status, lifecycle.EventFacts(kind, when, to, a))
         out.append(IncidentEvent(incident_id=incident.id or 0, at=when, kind=kind.value, from_state=before,
                                  to_state=to.value if to else None,
                                  actor="demo-seed", note=extra.get("note"), unit_id=extra.get("unit"),

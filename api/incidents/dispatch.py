@@ -16,11 +16,12 @@ from api.core.auth import Principal, Role
 from api.core.bus import queue_event
 from api.core.errors import DomainError
 from api.core.model import utcnow
-from api.incidents import access, rules, service
+from api.incidents import access, lifecycle, rules, service
 from api.incidents.errors import IncidentErrorCode as Code
 from api.incidents.flows import append_event, check, clean_text, fail, load, notify, reference
+from api.incidents.lifecycle import Action
 from api.incidents.models import Assignment, Incident, ResponderUnit
-from api.incidents.rules import Action, AssignmentState, EventKind, IncidentState, Readiness
+from api.incidents.rules import AssignmentState, EventKind, IncidentState, Readiness
 
 if TYPE_CHECKING:
     from workers.jobs import JobContext
@@ -199,22 +200,23 @@ def response_times(*, db_session: Session, categories: Sequence[str] = (), since
     samples: dict[tuple[str | None, rules.Stage], list[float]] = {}
     for category, reported, acked, dispatched, arrived, resolved in service.stage_times(
             db_session=db_session, categories=categories, since=since, until=until):
-        status = rules.Status(reported_at=reported, acknowledged_at=acked, dispatched_at=dispatched,
-                              arrived_at=arrived, resolved_at=resolved)
-        for stage, seconds in rules.stage_seconds(status).items():
+        status = lifecycle.Status(reported_at=reported, acknowledged_at=acked, dispatched_at=dispatched,
+                                  arrived_at=arrived, resolved_at=resolved)
+        for stage, seconds in lifecycle.stage_seconds(status).items():
             samples.setdefault((category, stage), []).append(seconds)
             samples.setdefault((None, stage), []).append(seconds)
     order = {c.code: i for i, c in enumerate(rules.CATEGORIES)}
-    keys = sorted(samples, key=lambda k: (-1 if k[0] is None else order.get(k[0], 99), rules.STAGES.index(k[1])))
-    return [StageTimes(c, s, len(samples[(c, s)]), rules.percentile(samples[(c, s)], 50),
-                       rules.percentile(samples[(c, s)], 90)) for c, s in keys]
+    keys = sorted(samples, key=lambda k: (-1 if k[0] is None else order.get(k[0], 99),
+                                          lifecycle.STAGES.index(k[1])))
+    return [StageTimes(c, s, len(samples[(c, s)]), lifecycle.percentile(samples[(c, s)], 50),
+                       lifecycle.percentile(samples[(c, s)], 90)) for c, s in keys]
 
 
 def escalate(*, db_session: Session, incident: Incident, now: dt.datetime) -> list[rules.Stage]:
     """Escalates an incident's newly breached stages: an event each, priority raised, supervisors told."""
     from api.incidents.flows import deadlines_of, refresh_due, status_of
 
-    stages = rules.breaches(status_of(incident), deadlines_of(incident), incident.escalated_stages, now)
+    stages = lifecycle.breaches(status_of(incident), deadlines_of(incident), incident.escalated_stages, now)
     for stage in stages:
         before = incident.priority
         incident.priority = rules.raised(before).value

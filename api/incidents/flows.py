@@ -20,10 +20,11 @@ from api.core.errors import DomainError
 from api.core.media import PreparedImage, store_image
 from api.core.model import utcnow
 from api.db import insert_row
-from api.incidents import access, rules, service, standing
+from api.incidents import access, lifecycle, rules, service, standing
 from api.incidents.errors import IncidentErrorCode as Code
+from api.incidents.lifecycle import Action
 from api.incidents.models import Incident, IncidentEvent, IncidentPhoto
-from api.incidents.rules import Action, EventKind, IncidentState, Stage
+from api.incidents.rules import EventKind, IncidentState, Stage
 
 log = logging.getLogger(__name__)
 CHANNEL = "incident_events"
@@ -67,12 +68,12 @@ def reference(incident: Incident) -> str:
 # --- status, deadlines, events -----------------------------------------------------------------------------
 
 
-def status_of(incident: Incident) -> rules.Status:
+def status_of(incident: Incident) -> lifecycle.Status:
     """The derived status as stored on the incident."""
-    return rules.Status(state=IncidentState(incident.state), reported_at=incident.reported_at,
-                        acknowledged_at=incident.acknowledged_at, dispatched_at=incident.dispatched_at,
-                        arrived_at=incident.arrived_at, resolved_at=incident.resolved_at,
-                        closed_at=incident.closed_at)
+    return lifecycle.Status(state=IncidentState(incident.state), reported_at=incident.reported_at,
+                            acknowledged_at=incident.acknowledged_at, dispatched_at=incident.dispatched_at,
+                            arrived_at=incident.arrived_at, resolved_at=incident.resolved_at,
+                            closed_at=incident.closed_at)
 
 
 def deadlines_of(incident: Incident) -> dict[Stage, dt.datetime]:
@@ -84,7 +85,7 @@ def deadlines_of(incident: Incident) -> dict[Stage, dt.datetime]:
 
 def set_deadlines(incident: Incident, settings: Settings, start: dt.datetime) -> None:
     """Sets the deadlines for the incident's priority counted from `start`."""
-    due = rules.DeadlineTable(settings.incident_deadlines_minutes).deadlines(incident.priority, start)
+    due = lifecycle.DeadlineTable(settings.incident_deadlines_minutes).deadlines(incident.priority, start)
     incident.acknowledge_due_at = due[Stage.ACKNOWLEDGE]
     incident.dispatch_due_at = due[Stage.DISPATCH]
     incident.arrive_due_at = due[Stage.ARRIVE]
@@ -93,7 +94,8 @@ def set_deadlines(incident: Incident, settings: Settings, start: dt.datetime) ->
 
 def refresh_due(incident: Incident) -> None:
     """Recomputes the next deadline the escalation job watches."""
-    incident.next_due_at = rules.next_due(status_of(incident), deadlines_of(incident), incident.escalated_stages)
+    incident.next_due_at = lifecycle.next_due(status_of(incident), deadlines_of(incident),
+                                              incident.escalated_stages)
 
 
 def append_event(
@@ -112,12 +114,13 @@ def append_event(
         unit_id=unit_id, assignment_state=assignment_state.value if assignment_state else None,
         data=dict(data or {}),
     )
-    status = rules.apply_event(status_of(incident), rules.EventFacts(kind, now, to_state, assignment_state))
+    status = lifecycle.apply_event(status_of(incident),
+                                   lifecycle.EventFacts(kind, now, to_state, assignment_state))
     changes = {name: getattr(status, name) for name in ("state", "reported_at", "acknowledged_at", "dispatched_at",
                                                          "arrived_at", "resolved_at", "closed_at")}
     changes["state"] = status.state.value
     changes["last_event_at"] = now
-    changes["next_due_at"] = rules.next_due(status, deadlines_of(incident), incident.escalated_stages)
+    changes["next_due_at"] = lifecycle.next_due(status, deadlines_of(incident), incident.escalated_stages)
     for name, value in changes.items():
         if getattr(incident, name) != value:  # set only what changed: an unchanged row needs no UPDATE at all
             setattr(incident, name, value)
@@ -145,14 +148,14 @@ def check(db_session: Session, action: Action, incident: Incident, principal: Pr
     """Raises what stops this attempt: access.refusal (permission, then state and this incident's facts: the
     same decision as `allowedActions`), then the inputs the action requires. REOPEN needs `settings` (the
     window); without them the window counts as closed."""
-    transition = rules.TRANSITIONS[action]
+    transition = lifecycle.TRANSITIONS[action]
     who = standing.standing(db_session=db_session, principal=principal, incident_id=incident.id or 0,
                             reporter=transition.by_reporter, unit=access.only_responder(principal.roles))
     where = access.situation(state=incident.state, report_count=incident.report_count, rating=incident.rating,
                              resolved_at=incident.resolved_at, now=now or utcnow(),
                              reopen_window_hours=settings.incident_reopen_window_hours if settings else 0)
-    errors = access.refusal(action, who, where) or rules.missing_inputs(
-        rules.Attempt(action, where.state, principal.roles, who.is_reporter, supplied or {}))
+    errors = access.refusal(action, who, where) or lifecycle.missing_inputs(
+        lifecycle.Attempt(action, where.state, principal.roles, who.is_reporter, supplied or {}))
     if errors:
         raise DomainError(*errors)
 
@@ -274,7 +277,7 @@ def resolve(*, db_session: Session, settings: Settings, principal: Principal, in
 def is_staff_viewer(principal: Principal) -> bool:
     """Whether the caller sees the staff-only parts (reporter identity, reports) of the incidents they may
     see (operators, police, responders, admins). Which incidents those are is `may_view`."""
-    return bool(principal.roles & rules.STAFF_VIEW_ROLES)
+    return bool(principal.roles & lifecycle.STAFF_VIEW_ROLES)
 
 
 def may_view(db_session: Session, principal: Principal, incident_id: int) -> bool:

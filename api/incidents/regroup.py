@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 from api.config import Settings
 from api.core.auth import Principal
 from api.core.model import utcnow
-from api.incidents import rules, service
+from api.incidents import lifecycle, rules, service
 from api.incidents.errors import IncidentErrorCode as Code
 from api.incidents.filing import file_report
 from api.incidents.flows import (
@@ -26,8 +26,9 @@ from api.incidents.flows import (
     notify,
     reference,
 )
+from api.incidents.lifecycle import Action
 from api.incidents.models import Assignment, HotlineCall, Incident, IncidentPhoto
-from api.incidents.rules import Action, AssignmentState, Channel, EventKind, IncidentState
+from api.incidents.rules import AssignmentState, Channel, EventKind, IncidentState
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,8 @@ def _record_moves(db_session: Session, principal: Principal, source: Incident, t
                            "source_assignment_id": move.source.id})
     arriving = [m for m in moves if not m.already_on_target]
     if arriving and target.state == IncidentState.REPORTED.value:
-        refused = rules.refusal(rules.Attempt(Action.ACKNOWLEDGE, IncidentState.REPORTED, principal.roles))
+        refused = lifecycle.refusal(
+            lifecycle.Attempt(Action.ACKNOWLEDGE, IncidentState.REPORTED, principal.roles))
         if refused:
             raise fail(Code.PERMISSION_DENIED, "Units are working the duplicate: acknowledge the target first.",
                        "Đơn vị đang xử lý sự việc trùng: hãy tiếp nhận sự việc đích trước.", "target_id")

@@ -1,6 +1,6 @@
 """Form checks before anything is sent, with messages in Vietnamese and English (no Kivy).
 
-The citizen id check repeats the server's structural rules (api/identity/rules.py) in miniature, because
+The citizen id check repeats the server's structural rules (api/identity/national_id.py) in miniature, because
 the app must not import the API: same codes, same messages, so the person sees the same sentence whether
 the phone or the server caught the mistake.
 """

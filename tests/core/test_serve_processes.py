@@ -43,7 +43,7 @@ from api.config import load_settings
 from api.core.auth import Principal, Role
 from api.core.model import utcnow
 from api.db import Database
-from api.identity import flows
+from api.identity import flows, sessions
 settings = load_settings()
 upgrade_and_load_reference(settings)
 db = Database.from_settings(settings)
@@ -54,10 +54,10 @@ with db.transaction() as s:
         password="test-password-2026"))
     d = flows.create_staff_account(db_session=s, actor=admin, full_name="Điều Phối", phone="0913000001",
         password="test-password-2026", roles_to_grant=[flows.StaffRole("dispatcher", unit_code="31078")])
-    out = {"citizen": flows.start_session(db_session=s, settings=settings, account=c, client_address=None,
-                                          user_agent="test", now=utcnow()).access_token,
-           "dispatcher": flows.start_session(db_session=s, settings=settings, account=d, client_address=None,
-                                             user_agent="test", now=utcnow()).access_token}
+    out = {"citizen": sessions.start_session(db_session=s, settings=settings, account=c, client_address=None,
+                                             user_agent="test", now=utcnow()).access_token,
+           "dispatcher": sessions.start_session(db_session=s, settings=settings, account=d,
+                                                client_address=None, user_agent="test", now=utcnow()).access_token}
 db.dispose()
 print(json.dumps(out))
 """

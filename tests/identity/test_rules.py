@@ -9,17 +9,19 @@ import unicodedata
 import pytest
 
 from api.core.errors import FieldError
-from api.identity.rules import (
-    IdentityRuleCode,
+from api.identity.national_id import (
     InvalidNationalId,
     Sex,
     cccd_province_codes,
-    normalise_email,
-    normalise_full_name,
-    normalise_phone,
     parse_national_id,
     validate_date_of_birth,
     validate_national_id,
+)
+from api.identity.rules import (
+    IdentityRuleCode,
+    normalise_email,
+    normalise_full_name,
+    normalise_phone,
     validate_password,
     validate_tax_code,
 )

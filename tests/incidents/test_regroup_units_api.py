@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import select
 
 from api.db import Database
-from api.incidents import rules
+from api.incidents import lifecycle, rules
 from api.incidents.models import (
     Assignment,
     HotlineCall,
@@ -59,8 +59,8 @@ async def _detail(client: httpx.AsyncClient, token: str, incident_id: str) -> di
     return dict(body["data"]["incident"])
 
 
-def _folded(database: Database, incident_id: str) -> tuple[rules.Status, Incident]:
-    """The status folded from the stored log with rules.apply_event, and the stored row."""
+def _folded(database: Database, incident_id: str) -> tuple[lifecycle.Status, Incident]:
+    """The status folded from the stored log with lifecycle.apply_event, and the stored row."""
     import base64
 
     pk = int(base64.b64decode(incident_id).decode().split(":")[1])
@@ -70,10 +70,11 @@ def _folded(database: Database, incident_id: str) -> tuple[rules.Status, Inciden
         row = s.get(Incident, pk)
         assert row is not None
         s.expunge(row)
-    status = rules.fold(rules.EventFacts(rules.EventKind(e.kind), e.at,
-                                         rules.IncidentState(e.to_state) if e.to_state else None,
-                                         rules.AssignmentState(e.assignment_state) if e.assignment_state else None)
-                        for e in events)
+    status = lifecycle.fold(lifecycle.EventFacts(rules.EventKind(e.kind), e.at,
+                                                 rules.IncidentState(e.to_state) if e.to_state else None,
+                                                 rules.AssignmentState(e.assignment_state)
+                                                 if e.assignment_state else None)
+                            for e in events)
     return status, row
 
 

@@ -7,12 +7,10 @@ import datetime as dt
 import pytest
 
 from api.core.auth import Role
-from api.incidents import rules
+from api.incidents import lifecycle, rules
+from api.incidents.lifecycle import Action, Attempt, EventFacts
 from api.incidents.rules import (
-    Action,
     AssignmentState,
-    Attempt,
-    EventFacts,
     EventKind,
     IncidentState,
     Readiness,
@@ -44,7 +42,7 @@ CITIZEN = frozenset({Role.CITIZEN})
 ])
 def test_allowed_transitions_have_no_errors(action, state, roles, reporter, supplied) -> None:
     # when
-    errors = rules.check_transition(Attempt(action, state, roles, reporter, supplied))
+    errors = lifecycle.check_transition(Attempt(action, state, roles, reporter, supplied))
     # then
     assert errors == []
 
@@ -72,7 +70,7 @@ def test_allowed_transitions_have_no_errors(action, state, roles, reporter, supp
 ])
 def test_refused_transitions_name_their_error(action, state, roles, reporter, supplied, code, field) -> None:
     # when
-    errors = rules.check_transition(Attempt(action, state, roles, reporter, supplied))
+    errors = lifecycle.check_transition(Attempt(action, state, roles, reporter, supplied))
     # then
     assert [(e.code, e.field) for e in errors] == [(code, field)]
     assert errors[0].message and errors[0].message_vi
@@ -80,20 +78,21 @@ def test_refused_transitions_name_their_error(action, state, roles, reporter, su
 
 def test_every_action_names_its_roles_sources_and_requirements() -> None:
     # then: the table is complete, and only the reporter reopens and rates
-    assert set(rules.TRANSITIONS) == set(Action)
-    assert {a for a, t in rules.TRANSITIONS.items() if t.by_reporter} == {Action.REOPEN, Action.RATE}
-    assert rules.TRANSITIONS[Action.REJECT].requires == ("reason",)
-    assert rules.TRANSITIONS[Action.RESOLVE].requires == ("resolution_note",)
-    assert rules.TRANSITIONS[Action.MERGE].requires == ("target",)
+    assert set(lifecycle.TRANSITIONS) == set(Action)
+    assert {a for a, t in lifecycle.TRANSITIONS.items() if t.by_reporter} == {Action.REOPEN, Action.RATE}
+    assert lifecycle.TRANSITIONS[Action.REJECT].requires == ("reason",)
+    assert lifecycle.TRANSITIONS[Action.RESOLVE].requires == ("resolution_note",)
+    assert lifecycle.TRANSITIONS[Action.MERGE].requires == ("target",)
 
 
 def test_assignments_only_move_forward() -> None:
     A = AssignmentState
-    assert rules.can_advance_assignment(A.ASSIGNED, A.EN_ROUTE)
-    assert rules.can_advance_assignment(A.ASSIGNED, A.ON_SCENE)  # a unit may arrive without reporting en route
-    assert rules.can_advance_assignment(A.ON_SCENE, A.CLEARED)
-    assert not rules.can_advance_assignment(A.ON_SCENE, A.EN_ROUTE)
-    assert not rules.can_advance_assignment(A.CLEARED, A.CLEARED)
+    assert lifecycle.can_advance_assignment(A.ASSIGNED, A.EN_ROUTE)
+    # a unit may arrive without reporting en route
+    assert lifecycle.can_advance_assignment(A.ASSIGNED, A.ON_SCENE)
+    assert lifecycle.can_advance_assignment(A.ON_SCENE, A.CLEARED)
+    assert not lifecycle.can_advance_assignment(A.ON_SCENE, A.EN_ROUTE)
+    assert not lifecycle.can_advance_assignment(A.CLEARED, A.CLEARED)
 
 
 def test_status_is_folded_from_the_event_log_and_reopen_forgets_the_resolution() -> None:
@@ -108,34 +107,34 @@ def test_status_is_folded_from_the_event_log_and_reopen_forgets_the_resolution()
         EventFacts(EventKind.RESOLVED, T0 + 30 * m, S.RESOLVED),
     ]
     # when
-    status = rules.fold(events)
-    reopened = rules.apply_event(status, EventFacts(EventKind.REOPENED, T0 + 60 * m, S.ACKNOWLEDGED))
+    status = lifecycle.fold(events)
+    reopened = lifecycle.apply_event(status, EventFacts(EventKind.REOPENED, T0 + 60 * m, S.ACKNOWLEDGED))
     # then
     assert status.state == S.RESOLVED
     assert (status.acknowledged_at, status.dispatched_at, status.arrived_at, status.resolved_at) == (
         T0 + 2 * m, T0 + 5 * m, T0 + 9 * m, T0 + 30 * m)
-    assert rules.stage_seconds(status) == {Stage.ACKNOWLEDGE: 120, Stage.DISPATCH: 180, Stage.ARRIVE: 240,
-                                           Stage.RESOLVE: 1800}
+    assert lifecycle.stage_seconds(status) == {Stage.ACKNOWLEDGE: 120, Stage.DISPATCH: 180,
+                                               Stage.ARRIVE: 240, Stage.RESOLVE: 1800}
     assert reopened.state == S.ACKNOWLEDGED and reopened.resolved_at is None
     assert reopened.dispatched_at == T0 + 5 * m
 
 
 def test_deadlines_per_priority_and_breaches_are_reported_once() -> None:
     # given
-    table = rules.DeadlineTable({"P1": [2, 5, 15, 120], "P2": [10, 20, 45, 480], "P3": [60, 240, 480, 4320],
-                                 "P4": [480, 1440, 2880, 10080]})
+    table = lifecycle.DeadlineTable({"P1": [2, 5, 15, 120], "P2": [10, 20, 45, 480],
+                                     "P3": [60, 240, 480, 4320], "P4": [480, 1440, 2880, 10080]})
     due = table.deadlines("P1", T0)
-    status = rules.Status(state=S.REPORTED, reported_at=T0)
+    status = lifecycle.Status(state=S.REPORTED, reported_at=T0)
     late = T0 + dt.timedelta(minutes=6)
     # when
-    first = rules.breaches(status, due, [], late)
-    again = rules.breaches(status, due, [s.value for s in first], late)
+    first = lifecycle.breaches(status, due, [], late)
+    again = lifecycle.breaches(status, due, [s.value for s in first], late)
     # then
     assert due[Stage.ACKNOWLEDGE] == T0 + dt.timedelta(minutes=2)
     assert first == [Stage.ACKNOWLEDGE, Stage.DISPATCH]
     assert again == []
-    assert rules.next_due(status, due, ["ACKNOWLEDGE", "DISPATCH"]) == T0 + dt.timedelta(minutes=15)
-    assert rules.breaches(rules.Status(state=S.CLOSED), due, [], late) == []
+    assert lifecycle.next_due(status, due, ["ACKNOWLEDGE", "DISPATCH"]) == T0 + dt.timedelta(minutes=15)
+    assert lifecycle.breaches(lifecycle.Status(state=S.CLOSED), due, [], late) == []
     assert rules.raised("P3") == "P2" and rules.raised("P1") == "P1"
 
 
@@ -191,10 +190,10 @@ def test_units_are_ranked_by_distance_among_available_suitable_fresh_ones() -> N
 
 
 def test_percentiles_interpolate() -> None:
-    assert rules.percentile([], 50) is None
-    assert rules.percentile([7], 90) == 7
-    assert rules.percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50) == 5.5
-    assert rules.percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90) == pytest.approx(9.1)
+    assert lifecycle.percentile([], 50) is None
+    assert lifecycle.percentile([7], 90) == 7
+    assert lifecycle.percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50) == 5.5
+    assert lifecycle.percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90) == pytest.approx(9.1)
 
 
 def test_categories_are_the_contract_with_both_languages() -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from api.identity import rules as server_rules
+from api.identity import national_id as server_national_id
 from mobile_safecity.logic.i18n import CATEGORY_NAMES, STATE_NAMES, STRINGS, tr
 from mobile_safecity.logic.validation import (
     CCCD_PROVINCE_CODES,
@@ -54,8 +54,8 @@ def test_a_wrong_citizen_id_is_explained_in_both_languages(number: str, code: st
 def test_the_phone_and_the_server_agree_on_citizen_ids(number: str) -> None:
     # given: the same check on the server (the app cannot import it, so it carries a copy)
     born = dt.date(1990, 4, 25)
-    server = server_rules.validate_national_id(number, date_of_birth=born, sex="FEMALE", today=TODAY,
-                                               field="nationalId")
+    server = server_national_id.validate_national_id(number, date_of_birth=born, sex="FEMALE", today=TODAY,
+                                                     field="nationalId")
     # when
     phone = check_national_id(number, date_of_birth=born, sex="FEMALE")
     # then
@@ -63,7 +63,7 @@ def test_the_phone_and_the_server_agree_on_citizen_ids(number: str) -> None:
 
 
 def test_the_province_codes_are_the_servers() -> None:
-    assert CCCD_PROVINCE_CODES == set(server_rules.cccd_province_codes())
+    assert CCCD_PROVINCE_CODES == set(server_national_id.cccd_province_codes())
 
 
 def test_phone_password_name_and_date_problems_land_under_their_fields() -> None:

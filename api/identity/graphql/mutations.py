@@ -14,7 +14,7 @@ from api.core.gql.context import Info
 from api.core.gql.mutations import run_in_transaction, user_errors
 from api.core.gql.permissions import allow, public
 from api.core.model import utcnow
-from api.identity import flows, tokens
+from api.identity import flows, sessions, tokens
 from api.identity.errors import IdentityErrorCode as Code
 from api.identity.graphql.account_types import (
     Account,
@@ -181,12 +181,12 @@ class IdentityMutation:
         ctx = info.context
         now = utcnow()
         address, agent = _client(info)
-        user_key, address_key = flows.username_keys(input.username, address)
+        user_key, address_key = sessions.username_keys(input.username, address)
         keys = [k for k in (user_key, address_key) if k]
-        wait = flows.throttle_wait(db_session=ctx.session, keys=keys, now=now)
+        wait = sessions.throttle_wait(db_session=ctx.session, keys=keys, now=now)
         if wait > 0:
-            return LoginPayload(errors=_errors(info, flows.too_many_attempts(wait)))
-        account = flows.find_login_account(db_session=ctx.session, username=input.username)
+            return LoginPayload(errors=_errors(info, sessions.too_many_attempts(wait)))
+        account = sessions.find_login_account(db_session=ctx.session, username=input.username)
         ctx.release()
         # argon2 takes tens of milliseconds and releases the GIL: off the event loop. With no account,
         # verify against a dummy hash so the answer takes as long either way.
@@ -195,23 +195,23 @@ class IdentityMutation:
         try:
             with ctx.write() as session:
                 if not matched or account is None:
-                    flows.record_failure(db_session=session, key=user_key, free=flows.ACCOUNT_FREE_FAILURES, now=now)
+                    sessions.record_failure(db_session=session, key=user_key, free=sessions.ACCOUNT_FREE_FAILURES, now=now)
                     if address_key:
-                        flows.record_failure(db_session=session, key=address_key,
-                                             free=flows.ADDRESS_FREE_FAILURES, now=now)
+                        sessions.record_failure(db_session=session, key=address_key,
+                                                free=sessions.ADDRESS_FREE_FAILURES, now=now)
                     failed = True
                 else:
                     if not account.is_active:
                         raise DomainError.single(Code.ACCOUNT_DISABLED, "This account is disabled.",
                                                  field="username", message_vi="Tài khoản này đã bị khóa.")
-                    flows.clear_failures(db_session=session, key=user_key)
-                    issued = flows.start_session(db_session=session, settings=ctx.state.settings, account=account,
-                                                 client_address=address, user_agent=agent, now=now)
+                    sessions.clear_failures(db_session=session, key=user_key)
+                    issued = sessions.start_session(db_session=session, settings=ctx.state.settings, account=account,
+                                                    client_address=address, user_agent=agent, now=now)
                     failed = False
         except DomainError as exc:
             return LoginPayload(errors=_errors(info, exc))
         if failed:
-            return LoginPayload(errors=_errors(info, flows.invalid_credentials()))
+            return LoginPayload(errors=_errors(info, sessions.invalid_credentials()))
         return LoginPayload(access_token=issued.access_token, refresh_token=issued.refresh_token,
                             expires_at=issued.expires_at, account=Account.from_row(issued.account))
 
@@ -221,8 +221,8 @@ class IdentityMutation:
         now = utcnow()
         try:
             with ctx.write() as session:
-                issued = flows.rotate_refresh_token(db_session=session, settings=ctx.state.settings,
-                                                    refresh_token=input.refresh_token, now=now)
+                issued = sessions.rotate_refresh_token(db_session=session, settings=ctx.state.settings,
+                                                       refresh_token=input.refresh_token, now=now)
         except DomainError as exc:
             # A reused token revoked its family inside the transaction: keep that, then answer.
             if exc.errors[0].code == Code.REFRESH_TOKEN_REUSED.value:
@@ -237,7 +237,7 @@ class IdentityMutation:
         session_id = info.context.principal.attributes.get("session_id")
         if session_id:
             with info.context.write() as session:
-                flows.end_session(db_session=session, session_id=str(session_id), now=utcnow())
+                sessions.end_session(db_session=session, session_id=str(session_id), now=utcnow())
         return OkPayload(ok=True)
 
     @strawberry.mutation(extensions=allow(*PEOPLE), description="Changes your password; other sessions end.")
@@ -304,4 +304,4 @@ def _revoke_reused(session, refresh_token: str, now: dt.datetime) -> None:  # no
 
     row = service.find_refresh_token(db_session=session, token_hash=tokens.sha256(refresh_token))
     if row is not None:
-        flows.end_session(db_session=session, session_id=row.session_id, now=now)
+        sessions.end_session(db_session=session, session_id=row.session_id, now=now)

@@ -11,10 +11,10 @@ import strawberry
 from api.core.gql.context import Info
 from api.core.gql.dataloaders import SessionLoader
 from api.core.model import utcnow
-from api.incidents import access, rules, standing
-from api.incidents.rules import Action
+from api.incidents import access, lifecycle, standing
+from api.incidents.lifecycle import Action
 
-IncidentAction: Any = strawberry.enum(rules.Action, name="IncidentAction",
+IncidentAction: Any = strawberry.enum(lifecycle.Action, name="IncidentAction",
                                       description="Something that can be done to an incident.")
 
 

@@ -10,7 +10,7 @@ import strawberry
 from strawberry import relay
 
 from api.core.gql.context import Info
-from api.incidents import access, rules, service, standing
+from api.incidents import access, lifecycle, rules, service, standing
 from api.incidents.graphql.dataloaders import IncidentByIdLoader
 from api.incidents.models import Assignment as AssignmentRow
 from api.incidents.models import ResponderUnit as UnitRow
@@ -21,7 +21,7 @@ AssignmentStateEnum: Any = strawberry.enum(rules.AssignmentState, name="Assignme
 
 
 def _staff(info: Info) -> bool:
-    return bool(info.context.principal.roles & rules.STAFF_VIEW_ROLES)
+    return bool(info.context.principal.roles & lifecycle.STAFF_VIEW_ROLES)
 
 
 @strawberry.type(description="A position with the time it was reported.")
