@@ -16,7 +16,7 @@ from api.core.errors import DomainError, FieldError
 from api.core.media import PreparedImage
 from api.core.model import utcnow
 from api.db import insert_row
-from api.incidents import rules, service
+from api.incidents import report_sql, rules, service
 from api.incidents.errors import IncidentErrorCode as Code
 from api.incidents.flows import (
     MAX_TEXT,
@@ -167,7 +167,7 @@ def report_incident(*, db_session: Session, settings: Settings, principal: Princ
     # The unique (reporter, key) index decides between retries, in one statement (no look-up first, no
     # savepoint): a concurrent loser waits for the winner's commit (PostgreSQL) or write lock (SQLite),
     # inserts nothing, and answers with the winner's result.
-    if not service.insert_report_once(db_session=db_session, report=report):
+    if not report_sql.insert_report_once(db_session=db_session, report=report):
         replayed = _replay_existing(db_session, account_id, data, request_hash)
         if replayed is None:
             raise RuntimeError("a report's idempotency key conflicted, but no report holds it")
@@ -193,8 +193,8 @@ def file_report(db_session: Session, settings: Settings, principal: Principal | 
         box = rules.bounding_box(lat, lng, settings.incident_duplicate_radius_m)
         # Two people reporting the same crash at the same instant must make one incident: reports whose
         # areas overlap take the same lock(s) until commit, so the second sees the first's incident.
-        service.lock_area(db_session=db_session, box=box, cell_m=2 * settings.incident_duplicate_radius_m)
-        rows = service.open_candidates(db_session=db_session, categories=compatible, box=box, since=now - window)
+        report_sql.lock_area(db_session=db_session, box=box, cell_m=2 * settings.incident_duplicate_radius_m)
+        rows = report_sql.open_candidates(db_session=db_session, categories=compatible, box=box, since=now - window)
         candidates = [rules.Candidate(r.id or 0, r.category, IncidentState(r.state), r.lat, r.lng, r.reported_at)
                       for r in rows]
         match = rules.find_duplicate(report.category, lat, lng, now, candidates,
@@ -222,7 +222,7 @@ def file_report(db_session: Session, settings: Settings, principal: Principal | 
     refresh_due(incident)  # before the INSERT, so filing does not UPDATE the row it just wrote
     insert_row(db_session, incident)
     if report.id is not None:
-        service.set_report_incident(db_session=db_session, report=report, incident_id=incident.id or 0)
+        report_sql.set_report_incident(db_session=db_session, report=report, incident_id=incident.id or 0)
     else:
         report.incident_id = incident.id
     reporters = [report.reporter_account_id] if report.reporter_account_id else []
@@ -286,7 +286,7 @@ def _replay_call(db_session: Session, principal: Principal, call: NewHotlineCall
                    "Mã chống gửi trùng phải từ 1 đến 100 ký tự.", "idempotency_key")
     # Concurrent retries of one call wait here for each other (PostgreSQL; SQLite writes one at a time), so
     # the second finds the first's call; the unique index is the last line of defence.
-    service.lock_key(db_session=db_session, name=f"hotline:{principal.account_id}:{key}")
+    report_sql.lock_key(db_session=db_session, name=f"hotline:{principal.account_id}:{key}")
     row = service.find_hotline_call(db_session=db_session, operator_account_id=principal.account_id, key=key)
     if row is None:
         return None
