@@ -36,6 +36,6 @@ async def follow_revocations(state: AppState) -> None:
 
 
 plugin = DomainPlugin(
-    name="identity", query=IdentityQuery, mutation=IdentityMutation, setup=setup, seed=seed_accounts, background=follow_revocations,
-    extra={"reference": seed_reference},
+    name="identity", query=IdentityQuery, mutation=IdentityMutation, setup=setup, seed=seed_accounts,
+    background=follow_revocations, extra={"reference": seed_reference},
 )

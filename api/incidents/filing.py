@@ -221,10 +221,7 @@ def file_report(db_session: Session, settings: Settings, principal: Principal | 
     set_deadlines(incident, settings, now)
     refresh_due(incident)  # before the INSERT, so filing does not UPDATE the row it just wrote
     insert_row(db_session, incident)
-    if report.id is not None:
-        report_sql.set_report_incident(db_session=db_session, report=report, incident_id=incident.id or 0)
-    else:
-        report.incident_id = incident.id
+    report_sql.set_report_incident(db_session=db_session, report=report, incident_id=incident.id or 0)
     reporters = [report.reporter_account_id] if report.reporter_account_id else []
     append_event(db_session, incident, EventKind.REPORTED, principal, now, to_state=IncidentState.REPORTED,
                  data={"report_id": report.id, "channel": channel.value}, reporters=reporters)

@@ -93,9 +93,10 @@ def set_deadlines(incident: Incident, settings: Settings, start: dt.datetime) ->
 
 
 def refresh_due(incident: Incident) -> None:
-    """Recomputes the next deadline the escalation job watches."""
-    incident.next_due_at = lifecycle.next_due(status_of(incident), deadlines_of(incident),
-                                              incident.escalated_stages)
+    """Recomputes the next deadline the escalation job watches (set only if it moved: see append_event)."""
+    due = lifecycle.next_due(status_of(incident), deadlines_of(incident), incident.escalated_stages)
+    if incident.next_due_at != due:
+        incident.next_due_at = due
 
 
 def append_event(
@@ -116,14 +117,13 @@ def append_event(
     )
     status = lifecycle.apply_event(status_of(incident),
                                    lifecycle.EventFacts(kind, now, to_state, assignment_state))
-    changes = {name: getattr(status, name) for name in ("state", "reported_at", "acknowledged_at", "dispatched_at",
+    changes = {name: getattr(status, name) for name in ("reported_at", "acknowledged_at", "dispatched_at",
                                                          "arrived_at", "resolved_at", "closed_at")}
-    changes["state"] = status.state.value
-    changes["last_event_at"] = now
-    changes["next_due_at"] = lifecycle.next_due(status, deadlines_of(incident), incident.escalated_stages)
+    changes["state"], changes["last_event_at"] = status.state.value, now
     for name, value in changes.items():
         if getattr(incident, name) != value:  # set only what changed: an unchanged row needs no UPDATE at all
             setattr(incident, name, value)
+    refresh_due(incident)
     insert_row(db_session, event)
     if reporters is None:
         reporters = service.reporter_ids(db_session=db_session, incident_id=incident.id or 0)
