@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-import http.client
 import importlib.util
 import json
-import math
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.api_servers import serve, servers
+from bench.loadgen import drive, get, percentile, post
+
 PG_ADMIN_URL = os.environ.get("SMARTCITY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CONCURRENCY = 16
 TRIVIAL = "{ administrativeUnits(first: 1) { edges { node { code name } } } }"
@@ -35,13 +32,6 @@ ABUSIVE = [
     ("1,000 aliases", ALIASES, "more than 2000 tokens"),
     ("100,002 tokens", TOKENS, "more than 2000 tokens"),
 ]
-SERVER_ENV = {
-    "SMARTCITY_ENVIRONMENT": "test",
-    "SMARTCITY_LOG_JSON": "false",
-    "SMARTCITY_LOG_LEVEL": "WARNING",
-    "SMARTCITY_DEFAULT_COST_BUDGET": "1000000000",
-    "SMARTCITY_COST_REFILL_PER_SECOND": "1000000000",
-}
 
 
 def run(quick: bool) -> str:
@@ -117,307 +107,43 @@ def _database(label: str) -> Iterator[str | None]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-# ------------------------------------------------------------------------------------------------ servers
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _child_env(database_url: str | None) -> dict[str, str]:
-    # Only our settings reach the child: a stray SMARTCITY_* in the caller's shell would change the server
-    # measured (or make load_settings refuse an unknown one).
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTCITY_")}
-    env.update(SERVER_ENV)
-    if database_url:
-        env["SMARTCITY_DATABASE_URL"] = database_url
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    return env
-
-
-class _Server:
-    """One uvicorn (or canned-reply) process on a free loopback port; its stderr goes to a file."""
-
-    def __init__(self, kind: str, database_url: str | None, workdir: Path) -> None:
-        self.kind = kind
-        self.port = _free_port()
-        self.log = workdir / f"{kind}.stderr"
-        with self.log.open("wb") as stderr:
-            # cwd is the throwaway directory, so relative defaults (media dir) never touch the checkout.
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bench.bench_api", "serve", kind, str(self.port)],
-                env=_child_env(database_url), cwd=workdir, stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=stderr,
-            )
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        """Waits until /healthz answers 200."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.kind} server exited: {self.log.read_text()[-2000:]}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    conn.close()
-                    return
-                conn.close()
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.kind} server not ready after {timeout:.0f} s: {self.log.read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        """Terminates the process (then kills it if it lingers)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-
-
-@contextlib.contextmanager
-def _servers(kinds: list[str], database_url: str | None) -> Iterator[dict[str, _Server]]:
-    workdir = Path(tempfile.mkdtemp(prefix="bench-api-srv-"))
-    servers: dict[str, _Server] = {}
-    try:
-        for kind in kinds:
-            servers[kind] = _Server(kind, database_url, workdir)
-        for server in servers.values():
-            server.wait_ready()
-        yield servers
-    finally:
-        for server in servers.values():
-            server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _serve(kind: str, port: int) -> None:
-    """Child process: serves the platform, the plain endpoint, or canned replies on 127.0.0.1:port."""
-    loop = "uvloop" if importlib.util.find_spec("uvloop") else "auto"
-    if kind == "canned":
-        if loop == "uvloop":
-            import uvloop
-
-            uvloop.run(_canned(port))
-        else:
-            asyncio.run(_canned(port))
-        return
-    import uvicorn
-
-    from api.config import load_settings
-    from api.core.logging import configure_logging
-
-    settings = load_settings()
-    configure_logging(settings.log_level, settings.log_json)  # as `smartcity serve` does
-    if kind == "graphql":
-        from api.app import create_app
-
-        app: Any = create_app(settings)
-    else:
-        app = _plain_app(settings)
-    # The options of `smartcity serve` (api/cli.py), with the event loop made explicit.
-    uvicorn.run(
-        app, host="127.0.0.1", port=port, log_config=None, loop=loop, ws="websockets-sansio",
-        proxy_headers=True, server_header=False, timeout_graceful_shutdown=5,
-    )
-
-
-def _plain_app(settings: Any) -> Any:
-    """The baseline: the same read through the same engine settings, as a bare Starlette JSON endpoint."""
-    from sqlmodel import Session, select
-    from starlette.applications import Starlette
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
-
-    from api.db import make_engine
-    from api.identity.models import AdministrativeUnit
-
-    engine = make_engine(settings)
-    stmt = select(AdministrativeUnit).order_by(AdministrativeUnit.code).limit(1)  # type: ignore[arg-type]
-
-    async def first_unit(request: Any) -> JSONResponse:
-        # Synchronous, in the event loop, as strawberry runs the (sync) administrativeUnits resolver.
-        with Session(engine) as session:
-            unit = session.exec(stmt).first()
-        assert unit is not None
-        return JSONResponse({"code": unit.code, "name": unit.name})
-
-    async def healthz(request: Any) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
-
-    return Starlette(routes=[Route("/unit", first_unit), Route("/healthz", healthz)])
-
-
-async def _canned(port: int) -> None:
-    """Answers every request with a fixed 200: near-zero server work, so the client is what is measured."""
-    body = b'{"code":"30742","name":"Phuong Rach Gia"}'
-    reply = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (
-        len(body), body)
-
-    class Canned(asyncio.Protocol):
-        def connection_made(self, transport: Any) -> None:
-            self.transport = transport
-            self.buffer = b""
-
-        def data_received(self, data: bytes) -> None:
-            # Bodiless GETs only: one reply per end of headers.
-            self.buffer += data
-            count = self.buffer.count(b"\r\n\r\n")
-            if count:
-                self.buffer = self.buffer.rsplit(b"\r\n\r\n", 1)[1]
-                self.transport.write(reply * count)
-
-    server = await asyncio.get_running_loop().create_server(Canned, "127.0.0.1", port)
-    async with server:
-        await server.serve_forever()
-
-
-# ------------------------------------------------------------------------------------------ load generator
-
-
-def _get(path: str, port: int) -> str:
-    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
-
-
-def _post_graphql(query: str, port: int) -> str:
-    body = json.dumps({"query": query})
-    return (
-        f"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n{body}"
-    )
-
-
-def _drive(requests: dict[str, str], jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Runs the load generator in its own process (the second core) and returns one result per job."""
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.bench_api", "client"],
-        input=json.dumps({"requests": requests, "jobs": jobs}), capture_output=True, text=True,
-        env=_child_env(None), cwd=ROOT, timeout=600, check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"load generator failed: {done.stderr[-2000:]}")
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
-
-
-def _client_main() -> None:
-    """Child process: reads requests and jobs as JSON on stdin, prints the results as JSON."""
-    spec = json.load(sys.stdin)
-    requests = {name: text.encode("latin-1") for name, text in spec["requests"].items()}
-
-    async def main() -> list[dict[str, Any]]:
-        return [await _job(requests[job["request"]], job) for job in spec["jobs"]]
-
-    if importlib.util.find_spec("uvloop"):
-        import uvloop
-
-        results = uvloop.run(main())
-    else:
-        results = asyncio.run(main())
-    json.dump(results, sys.stdout)
-
-
-def _proc_cpu(pid: int | None) -> float:
-    """CPU seconds (user + system) a process has used so far; 0 when unknown."""
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    length = next(
-        int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
-    )
-    return status, await reader.readexactly(length)
-
-
-async def _job(request: bytes, job: dict[str, Any]) -> dict[str, Any]:
-    """Sends `n` copies of one request over `concurrency` keep-alive connections, timing each."""
-    connections = [
-        await asyncio.open_connection("127.0.0.1", job["port"], limit=1 << 20) for _ in range(job["concurrency"])
-    ]
-    remaining = job["n"]
-    latencies: list[float] = []
-    statuses: dict[str, int] = {}
-    matched = 0
-    sample = ""
-    log = Path(job["log"]) if job.get("log") else None
-    log_before = log.stat().st_size if log else 0
-
-    async def worker(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal remaining, matched, sample
-        while remaining > 0:
-            remaining -= 1
-            started = time.perf_counter()
-            writer.write(request)
-            await writer.drain()
-            status, body = await _read_response(reader)
-            latencies.append(time.perf_counter() - started)
-            statuses[str(status)] = statuses.get(str(status), 0) + 1
-            if job.get("expect") and job["expect"].encode() in body:
-                matched += 1
-            if not sample:
-                sample = body[:300].decode("utf-8", "replace")
-
-    server_cpu, cpu, started = _proc_cpu(job.get("pid")), time.process_time(), time.perf_counter()
-    await asyncio.gather(*(worker(reader, writer) for reader, writer in connections))
-    elapsed = time.perf_counter() - started
-    cpu, server_cpu = time.process_time() - cpu, _proc_cpu(job.get("pid")) - server_cpu
-    for _, writer in connections:
-        writer.close()
-    return {
-        "name": job["name"], "n": job["n"], "elapsed": elapsed, "latencies": sorted(latencies),
-        "statuses": statuses, "matched": matched, "sample": sample, "client_cpu": cpu, "server_cpu": server_cpu,
-        "log_bytes": (log.stat().st_size - log_before) if log else 0,
-    }
-
-
 # --------------------------------------------------------------------------------------------- measuring
-
-
-def _p(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
 def _client_ceiling(sizes: dict[str, int]) -> dict[str, float]:
     """Requests per second the load generator reaches against canned replies (its own ceiling)."""
-    with _servers(["canned"], None) as servers:
-        port = servers["canned"].port
-        jobs = [{"name": "canned", "request": "get", "port": port, "n": sizes["requests"],
-                 "concurrency": CONCURRENCY, "pid": servers["canned"].process.pid}
+    with servers(["canned"], None) as running:
+        port = running["canned"].port
+        jobs = [{"name": "canned", "requests": [get(port, "/unit")], "port": port, "n": sizes["requests"],
+                 "concurrency": CONCURRENCY, "pid": running["canned"].process.pid}
                 for _ in range(sizes["rounds"] + 1)]
-        results = _drive({"get": _get("/unit", port)}, jobs)[1:]  # the first is a warm-up
+        results = drive(jobs)[1:]  # the first is a warm-up
     return {
-        "rps": statistics.median(r["n"] / r["elapsed"] for r in results),
-        "client_us": statistics.median(r["client_cpu"] / r["n"] for r in results) * 1e6,
-        "server_us": statistics.median(r["server_cpu"] / r["n"] for r in results) * 1e6,
+        "rps": statistics.median(r["rps"] for r in results),
+        "client_us": statistics.median(r["client_us"] for r in results),
+        "server_us": statistics.median(r["server_ms"] for r in results) * 1000,
     }
+
+
+def _graphql(query: str, port: int) -> str:
+    return post(port, json.dumps({"query": query}).encode())
 
 
 def _measure(url: str, sizes: dict[str, int]) -> dict[str, Any]:
     """Throughput rounds (GraphQL and plain alternating), then the abusive queries, on one database."""
-    with _servers(["graphql", "plain"], url) as servers:
-        gql, plain = servers["graphql"], servers["plain"]
+    with servers(["graphql", "plain"], url) as running:
+        gql, plain = running["graphql"], running["plain"]
         requests = {
-            "trivial": _post_graphql(TRIVIAL, gql.port),
-            "plain": _get("/unit", plain.port),
-            "healthz": _get("/healthz", gql.port),
-            **{label: _post_graphql(query, gql.port) for label, query, _ in ABUSIVE},
+            "trivial": _graphql(TRIVIAL, gql.port),
+            "plain": get(plain.port, "/unit"),
+            "healthz": get(gql.port, "/healthz"),
+            **{label: _graphql(query, gql.port) for label, query, _ in ABUSIVE},
         }
-        gql_job = {"request": "trivial", "port": gql.port, "pid": gql.process.pid, "expect": '"code":'}
-        plain_job = {"request": "plain", "port": plain.port, "pid": plain.process.pid, "expect": '"code":'}
+        # A reply counts as matched when its body holds the expected text (failures are the others).
+        gql_job = {"requests": [requests["trivial"]], "port": gql.port, "pid": gql.process.pid,
+                   "check": 'contains:"code":'}
+        plain_job = {"requests": [requests["plain"]], "port": plain.port, "pid": plain.process.pid,
+                     "check": 'contains:"code":'}
         load = {"n": sizes["requests"], "concurrency": CONCURRENCY}
         jobs = [
             {**gql_job, "name": "warm-graphql", "n": sizes["warmup"], "concurrency": CONCURRENCY},
@@ -427,20 +153,22 @@ def _measure(url: str, sizes: dict[str, int]) -> dict[str, Any]:
             # Alternate which goes first, so drift on a shared machine hits both alike.
             pair = [{**gql_job, "name": "graphql", **load}, {**plain_job, "name": "plain", **load}]
             jobs += pair if round_ % 2 == 0 else pair[::-1]
-        throughput = [r for r in _drive(requests, jobs) if not r["name"].startswith("warm")]
+        throughput = [r for r in drive(jobs) if not r["name"].startswith("warm")]
 
         serial = {"port": gql.port, "pid": gql.process.pid, "log": str(gql.log), "concurrency": 1,
                   "n": sizes["reject_requests"]}
         jobs = []
         for _ in range(sizes["reject_rounds"]):
-            jobs.append({**serial, "name": "trivial", "request": "trivial", "expect": '"code":'})
+            jobs.append({**serial, "name": "trivial", "requests": [requests["trivial"]],
+                         "check": 'contains:"code":'})
             for label, _, expect in ABUSIVE:
-                jobs.append({**serial, "name": label, "request": label, "expect": expect})
-                jobs.append({**serial, "name": f"healthz after {label}", "request": "healthz", "n": 1,
-                             "expect": '"status":"ok"'})
-        rejection = _drive(requests, jobs)
-        sizes_bytes = {label: len(requests[label].encode()) for label in requests}
-    bad = [r for r in throughput if r["statuses"] != {"200": r["n"]} or r["matched"] != r["n"]]
+                jobs.append({**serial, "name": label, "requests": [requests[label]],
+                             "check": f"contains:{expect}"})
+                jobs.append({**serial, "name": f"healthz after {label}", "requests": [requests["healthz"]],
+                             "n": 1, "check": 'contains:"status":"ok"'})
+        rejection = drive(jobs)
+        sizes_bytes = {label: len(requests[label].encode("latin-1")) for label in requests}
+    bad = [r for r in throughput if r["statuses"] != {"200": r["n"]} or r["failures"]]
     if bad:
         raise RuntimeError(f"{bad[0]['name']}: unexpected responses {bad[0]['statuses']}: {bad[0]['sample']}")
     return {"throughput": throughput, "rejection": rejection, "bytes": sizes_bytes}
@@ -455,11 +183,11 @@ def _throughput_rows(label: str, data: dict[str, Any]) -> tuple[list[str], dict[
     for kind in ("graphql", "plain"):
         rounds = [r for r in data["throughput"] if r["name"] == kind]
         per_kind[kind] = {
-            "rps": statistics.median(r["n"] / r["elapsed"] for r in rounds),
-            "p50": statistics.median(_p(r["latencies"], 0.5) for r in rounds) * 1000,
-            "p95": statistics.median(_p(r["latencies"], 0.95) for r in rounds) * 1000,
-            "server_ms": statistics.median(r["server_cpu"] / r["n"] for r in rounds) * 1000,
-            "client_us": statistics.median(r["client_cpu"] / r["n"] for r in rounds) * 1e6,
+            "rps": statistics.median(r["rps"] for r in rounds),
+            "p50": statistics.median(percentile(r["latencies"], 50) for r in rounds),
+            "p95": statistics.median(percentile(r["latencies"], 95) for r in rounds),
+            "server_ms": statistics.median(r["server_ms"] for r in rounds),
+            "client_us": statistics.median(r["client_us"] for r in rounds),
         }
     g, p = per_kind["graphql"], per_kind["plain"]
     names = {"graphql": "GraphQL `administrativeUnits(first: 1)`", "plain": "plain Starlette JSON, same read"}
@@ -480,27 +208,32 @@ def _throughput_rows(label: str, data: dict[str, Any]) -> tuple[list[str], dict[
 def _rejection_rows(label: str, data: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
     jobs = data["rejection"]
     trivial = [x for r in jobs if r["name"] == "trivial" for x in r["latencies"]]
-    base = statistics.median(trivial) * 1000
+    base = statistics.median(trivial)
     rows = [f"| {label} | trivial query (baseline) | {data['bytes']['trivial']:,} | {base:.2f} | "
-            f"{_p(trivial, 0.95) * 1000:.2f} | 1.0× | data returned "
-            f"{sum(r['matched'] for r in jobs if r['name'] == 'trivial')}/{len(trivial)} | "
+            f"{percentile(trivial, 95):.2f} | 1.0× | data returned "
+            f"{sum(_matched(r) for r in jobs if r['name'] == 'trivial')}/{len(trivial)} | "
             f"{_log_per_request(jobs, 'trivial')} | – |"]
     health_ok = True
     for name, _, expect in ABUSIVE:
         mine = [r for r in jobs if r["name"] == name]
         samples = [x for r in mine for x in r["latencies"]]
-        matched = sum(r["matched"] for r in mine)
+        matched = sum(_matched(r) for r in mine)
         statuses = sorted({s for r in mine for s in r["statuses"]})
         health = [r for r in jobs if r["name"] == f"healthz after {name}"]
-        healthy = sum(r["matched"] for r in health)
+        healthy = sum(_matched(r) for r in health)
         health_ok = health_ok and healthy == len(health)
-        p50 = statistics.median(samples) * 1000
+        p50 = statistics.median(samples)
         rows.append(
-            f"| {label} | {name} | {data['bytes'][name]:,} | {p50:.2f} | {_p(samples, 0.95) * 1000:.2f} | "
+            f"| {label} | {name} | {data['bytes'][name]:,} | {p50:.2f} | {percentile(samples, 95):.2f} | "
             f"{p50 / base:.1f}× | \"{expect}\" {matched}/{len(samples)} (HTTP {', '.join(statuses)}) | "
             f"{_log_per_request(jobs, name)} | {healthy}/{len(health)} ok |"
         )
     return rows, {"health_ok": health_ok}
+
+
+def _matched(result: dict[str, Any]) -> int:
+    """Replies whose body held the expected text (the job's check)."""
+    return int(result["n"] - result["failures"])
 
 
 def _log_per_request(jobs: list[dict[str, Any]], name: str) -> str:
@@ -654,18 +387,14 @@ def _ceiling_line(ceiling: dict[str, float], fastest: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the child processes: `serve <kind> <port>` or `client`."""
+    """Entry point of the server processes: `serve <kind> <port>` (the load generator is bench.loadgen)."""
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve")
-    serve.add_argument("kind", choices=["graphql", "plain", "canned"])
-    serve.add_argument("port", type=int)
-    sub.add_parser("client")
+    serve_args = sub.add_parser("serve")
+    serve_args.add_argument("kind", choices=["graphql", "plain", "canned"])
+    serve_args.add_argument("port", type=int)
     args = parser.parse_args(argv)
-    if args.command == "serve":
-        _serve(args.kind, args.port)
-    else:
-        _client_main()
+    serve(args.kind, args.port)
 
 
 if __name__ == "__main__":
