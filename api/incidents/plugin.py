@@ -8,9 +8,10 @@ from api.core.plugin import DomainPlugin
 from api.incidents import service
 from api.incidents.demo import seed
 from api.incidents.graphql.mutations import IncidentMutation
+from api.incidents.graphql.public_types import PublicIncident
 from api.incidents.graphql.queries import IncidentQuery
 from api.incidents.graphql.subscriptions import IncidentSubscription
-from api.incidents.graphql.types import Incident, PublicIncident
+from api.incidents.graphql.types import Incident
 from api.incidents.graphql.unit_types import Assignment, ResponderUnit
 from api.incidents.views import routes
 

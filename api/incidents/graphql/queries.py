@@ -14,8 +14,8 @@ from api.core.gql.context import Info
 from api.core.gql.permissions import allow, public
 from api.core.pagination import SortKey, paginate
 from api.incidents import dispatch, flows, service, standing
+from api.incidents.graphql.public_types import PUBLIC_STATES, PublicIncident
 from api.incidents.graphql.types import (
-    PUBLIC_STATES,
     STAFF,
     Incident,
     IncidentCategory,
@@ -23,7 +23,6 @@ from api.incidents.graphql.types import (
     IncidentChannel,
     IncidentPriority,
     IncidentStateEnum,
-    PublicIncident,
     ResponseStage,
 )
 from api.incidents.graphql.unit_types import (
