@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -58,6 +57,8 @@ REPORT_OK = "payload:reportIncident.incident"  # the load generator's check: no 
 
 def run(quick: bool) -> str:
     """Runs the measurements on each deployment and returns the Markdown section."""
+    from tests.conftest import port_open
+
     sizes = {"reports": 600 if quick else 5000, "paced_seconds": 4 if quick else 15, "lists": 600 if quick else 5000,
              "uncached": 200 if quick else 1500, "mixed_seconds": 4 if quick else 10,
              "events": 3 if quick else 10, "warmup": 150 if quick else 500}
@@ -65,19 +66,11 @@ def run(quick: bool) -> str:
     for name, _label, processes in DEPLOYMENTS:
         needs = [5432] if name.startswith("postgres") else []
         needs += [6379] if processes > 1 else []
-        if not all(_port_open(port) for port in needs):
+        if not all(port_open("127.0.0.1", port) for port in needs):
             results[name] = None
             continue
         results[name] = _run_backend(name, processes, sizes)
     return _report(quick, sizes, results)
-
-
-def _port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def _run_backend(backend: str, processes: int, sizes: dict[str, int]) -> dict[str, Any]:
